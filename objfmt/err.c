@@ -1,0 +1,84 @@
+/* Error codes and the caller-owned error detail. There is no global last-error: every
+ * message travels in the mo_err the caller passed. */
+#include "mo/err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void mo_err_clear(mo_err *err)
+{
+    if (err)
+        memset(err, 0, sizeof(*err));
+}
+
+static void err_vset(mo_err *err, int code, int sys_errno, const char *fmt, va_list ap)
+{
+    err->code = code;
+    err->sys_errno = sys_errno;
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+}
+
+int mo_err_set(mo_err *err, int code, const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, code, 0, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int mo_err_sys(mo_err *err, int code, int sys_errno, const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, code, sys_errno, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(err->msg);
+    if (sys_errno && n < sizeof(err->msg) - 1)
+        snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(sys_errno));
+    return code;
+}
+
+void mo_err_prefix(mo_err *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char head[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof(head), fmt, ap);
+    va_end(ap);
+    char tail[256];
+    memcpy(tail, err->msg, sizeof(tail));
+    snprintf(err->msg, sizeof(err->msg), "%s%s", head, tail);
+}
+
+const char *mo_strerror(int code)
+{
+    switch (code) {
+#define MO_ERR_TEXT(name, value, text)                                                             \
+    case value:                                                                                    \
+        return text;
+        MO_ERRORS(MO_ERR_TEXT)
+#undef MO_ERR_TEXT
+    }
+    return "unknown error";
+}
+
+const char *mo_code_name(int code)
+{
+    switch (code) {
+#define MO_ERR_NAME(name, value, text)                                                             \
+    case value:                                                                                    \
+        return #name;
+        MO_ERRORS(MO_ERR_NAME)
+#undef MO_ERR_NAME
+    }
+    return "MO_UNKNOWN";
+}
