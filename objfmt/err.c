@@ -54,9 +54,14 @@ void mo_err_prefix(mo_err *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(head, sizeof(head), fmt, ap);
     va_end(ap);
-    char tail[256];
-    memcpy(tail, err->msg, sizeof(tail));
-    snprintf(err->msg, sizeof(err->msg), "%s%s", head, tail);
+    size_t hl = strlen(head), tl = strnlen(err->msg, sizeof(err->msg) - 1);
+    if (hl > sizeof(err->msg) - 1)
+        hl = sizeof(err->msg) - 1;
+    if (hl + tl > sizeof(err->msg) - 1)
+        tl = sizeof(err->msg) - 1 - hl;
+    memmove(err->msg + hl, err->msg, tl);
+    memcpy(err->msg, head, hl);
+    err->msg[hl + tl] = 0;
 }
 
 const char *mo_strerror(int code)
