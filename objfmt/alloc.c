@@ -1,5 +1,7 @@
 /* Allocation seam: every mosync allocation passes here, so tests can fail the Nth one
- * (SQLite faultsim) and assert that each failure path returns MO_ENOMEM and leaks nothing. */
+ * (SQLite faultsim) and assert that each failure path returns MO_ENOMEM and leaks nothing.
+ * The counters are atomics: the sync scheduler allocates from several threads, and a plain
+ * ++ is a data race (TSan) that also loses counts. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,17 +14,18 @@ static bool alloc_fail_persistent;
 
 static bool alloc_should_fail(void)
 {
-    alloc_calls++;
-    if (!alloc_fail_nth)
+    const unsigned long n = __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
+    const unsigned long nth = __atomic_load_n(&alloc_fail_nth, __ATOMIC_RELAXED);
+    if (!nth)
         return false;
-    if (alloc_calls == alloc_fail_nth)
+    if (n == nth)
         return true;
-    return alloc_fail_persistent && alloc_calls > alloc_fail_nth;
+    return __atomic_load_n(&alloc_fail_persistent, __ATOMIC_RELAXED) && n > nth;
 }
 #else
 static bool alloc_should_fail(void)
 {
-    alloc_calls++;
+    __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
     return false;
 }
 #endif
@@ -30,8 +33,8 @@ static bool alloc_should_fail(void)
 void mo_alloc_fail_at(unsigned long nth, bool persistent)
 {
 #ifdef MO_FAULT_INJECTION
-    alloc_fail_nth = nth ? alloc_calls + nth : 0;
-    alloc_fail_persistent = persistent;
+    __atomic_store_n(&alloc_fail_persistent, persistent, __ATOMIC_RELAXED);
+    __atomic_store_n(&alloc_fail_nth, nth ? mo_alloc_count() + nth : 0, __ATOMIC_RELAXED);
 #else
     (void)nth;
     (void)persistent;
@@ -40,7 +43,7 @@ void mo_alloc_fail_at(unsigned long nth, bool persistent)
 
 unsigned long mo_alloc_count(void)
 {
-    return alloc_calls;
+    return __atomic_load_n(&alloc_calls, __ATOMIC_RELAXED);
 }
 
 void *mo_malloc(size_t n)

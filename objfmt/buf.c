@@ -45,7 +45,8 @@ int mo_buf_reserve(mo_buf *b, size_t extra)
 
 int mo_buf_grow(mo_buf *b, size_t n, uint8_t **out)
 {
-    int rc = mo_buf_reserve(b, n);
+    /* reserve(0) on an empty buffer leaves ptr NULL, and NULL + 0 is undefined (UBSan) */
+    int rc = mo_buf_reserve(b, n ? n : 1);
     if (rc < 0)
         return rc;
     *out = b->ptr + b->len;
@@ -94,6 +95,8 @@ int mo_buf_put_le64(mo_buf *b, uint64_t v)
 int mo_buf_put_zero(mo_buf *b, size_t n)
 {
     uint8_t *p;
+    if (n == 0)
+        return MO_OK;
     int rc = mo_buf_grow(b, n, &p);
     if (rc < 0)
         return rc;

@@ -13,10 +13,13 @@ void mo_err_clear(mo_err *err)
         memset(err, 0, sizeof(*err));
 }
 
-static void err_vset(mo_err *err, int code, int sys_errno, const char *fmt, va_list ap)
+/* the attribute lets -Wformat-nonliteral (clang, -Wformat=2) check callers instead */
+__attribute__((format(printf, 4, 0))) static void err_vset(mo_err *err, int code, int sys_errno,
+                                                           const char *fmt, va_list ap)
 {
     err->code = code;
     err->sys_errno = sys_errno;
+    err->upstream_code = 0; /* a new failure must not inherit the last one's MySQL errno */
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 }
 
@@ -40,8 +43,13 @@ int mo_err_sys(mo_err *err, int code, int sys_errno, const char *fmt, ...)
     err_vset(err, code, sys_errno, fmt, ap);
     va_end(ap);
     size_t n = strlen(err->msg);
-    if (sys_errno && n < sizeof(err->msg) - 1)
-        snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(sys_errno));
+    if (sys_errno && n < sizeof(err->msg) - 1) {
+        /* strerror() may share a static buffer across threads; XSI strerror_r does not */
+        char text[128];
+        if (strerror_r(sys_errno, text, sizeof(text)) != 0)
+            snprintf(text, sizeof(text), "errno %d", sys_errno);
+        snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", text);
+    }
     return code;
 }
 

@@ -10,7 +10,19 @@
 #include "mo/base.h"
 
 static uint32_t crc_table[8][256];
-static int crc_table_ready;
+/* 0 = not built, 1 = being built by one thread, 2 = ready. Threads that lose the race use
+ * the bitwise loop meanwhile instead of writing the table concurrently (a data race). */
+static int crc_table_state;
+
+static uint32_t crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t n)
+{
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+    }
+    return crc;
+}
 
 static void crc_table_init(void)
 {
@@ -24,13 +36,18 @@ static void crc_table_init(void)
         for (int t = 1; t < 8; t++)
             crc_table[t][i] =
                 (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-    __atomic_store_n(&crc_table_ready, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&crc_table_state, 2, __ATOMIC_RELEASE);
 }
 
 static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
 {
-    if (!__atomic_load_n(&crc_table_ready, __ATOMIC_ACQUIRE))
+    if (__atomic_load_n(&crc_table_state, __ATOMIC_ACQUIRE) != 2) {
+        int expect = 0;
+        if (!__atomic_compare_exchange_n(&crc_table_state, &expect, 1, false, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED))
+            return crc32c_bitwise(crc, p, n);
         crc_table_init();
+    }
     while (n >= 8) {
         uint64_t w = mo_load_le64(p) ^ crc;
         crc = crc_table[7][w & 0xff] ^ crc_table[6][(w >> 8) & 0xff] ^
@@ -62,19 +79,56 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
 }
 #endif
 
+static bool crc32c_have_hw(void)
+{
+#if defined(__x86_64__)
+    /* -1 unknown; relaxed atomics: every thread computes the same answer */
+    static int have_hw = -1;
+    int h = __atomic_load_n(&have_hw, __ATOMIC_RELAXED);
+    if (h < 0) {
+        __builtin_cpu_init();
+        h = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+        __atomic_store_n(&have_hw, h, __ATOMIC_RELAXED);
+    }
+    return h == 1;
+#else
+    return false;
+#endif
+}
+
 uint32_t mo_crc32c(uint32_t crc, const void *p, size_t n)
 {
     crc = ~crc;
 #if defined(__x86_64__)
-    static int have_hw = -1;
-    if (have_hw < 0) {
-        __builtin_cpu_init();
-        have_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-    }
-    if (have_hw)
+    if (crc32c_have_hw())
         return ~crc32c_hw(crc, p, n);
 #endif
     return ~crc32c_sw(crc, p, n);
+}
+
+/* Test seam (tests/objfmt/test_base.c declares these): each implementation on its own, so
+ * the table path is checked on machines whose mo_crc32c takes the SSE4.2 path. `which`:
+ * 0 bitwise, 1 slicing-by-8, 2 SSE4.2. Returns false when that path is unavailable. */
+bool mo__crc32c_impl(uint32_t *out, int which, uint32_t crc, const void *p, size_t n);
+bool mo__crc32c_impl(uint32_t *out, int which, uint32_t crc, const void *p, size_t n)
+{
+    switch (which) {
+    case 0:
+        *out = ~crc32c_bitwise(~crc, p, n);
+        return true;
+    case 1:
+        *out = ~crc32c_sw(~crc, p, n);
+        return true;
+    case 2:
+#if defined(__x86_64__)
+        if (crc32c_have_hw()) {
+            *out = ~crc32c_hw(~crc, p, n);
+            return true;
+        }
+#endif
+        return false;
+    }
+    return false;
 }
 
 uint64_t mo_xxh64(const void *p, size_t n)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "mo/base.h"
 
+/* atomics: worker threads do I/O concurrently, and a racy ++ would also lose counts */
 static unsigned long sys_calls[MO_SYS_OP_COUNT];
 
 #ifdef MO_FAULT_INJECTION
@@ -26,9 +28,8 @@ static bool sys_env_loaded;
 
 static void sys_load_env(void)
 {
-    if (sys_env_loaded)
+    if (__atomic_exchange_n(&sys_env_loaded, true, __ATOMIC_ACQ_REL))
         return;
-    sys_env_loaded = true;
     const char *spec = getenv("MO_FAULT");
     if (spec && *spec) {
         mo_err e;
@@ -41,7 +42,7 @@ static void sys_load_env(void)
 static int sys_enter(mo_sys_op op)
 {
     sys_load_env();
-    unsigned long n = ++sys_calls[op];
+    const unsigned long n = __atomic_add_fetch(&sys_calls[op], 1, __ATOMIC_RELAXED);
     if (!sys_faults[op].nth)
         return 0;
     if (n == sys_faults[op].nth || (sys_faults[op].persistent && n > sys_faults[op].nth)) {
@@ -63,7 +64,7 @@ static int sys_enter(mo_sys_op op)
 #else
 static int sys_enter(mo_sys_op op)
 {
-    ++sys_calls[op];
+    __atomic_add_fetch(&sys_calls[op], 1, __ATOMIC_RELAXED);
     return 0;
 }
 #endif
@@ -73,8 +74,8 @@ int mo_sys_fault_arm(mo_sys_op op, unsigned long nth, mo_sys_fault_action action
 #ifdef MO_FAULT_INJECTION
     if ((int)op < 0 || op >= MO_SYS_OP_COUNT)
         return MO_EINVAL;
-    sys_env_loaded = true;
-    sys_faults[op].nth = nth ? sys_calls[op] + nth : 0;
+    __atomic_store_n(&sys_env_loaded, true, __ATOMIC_RELEASE);
+    sys_faults[op].nth = nth ? mo_sys_calls(op) + nth : 0;
     sys_faults[op].action = action;
     sys_faults[op].persistent = persistent;
     return MO_OK;
@@ -96,40 +97,76 @@ void mo_sys_fault_disarm_all(void)
 
 unsigned long mo_sys_calls(mo_sys_op op)
 {
-    return (int)op >= 0 && op < MO_SYS_OP_COUNT ? sys_calls[op] : 0;
+    return (int)op >= 0 && op < MO_SYS_OP_COUNT ? __atomic_load_n(&sys_calls[op], __ATOMIC_RELAXED)
+                                                : 0;
+}
+
+/* Parses one "op:nth:action[+]" token; no arming, so a bad spec arms nothing at all. */
+static int sys_fault_token(const char *tok, mo_sys_op *op_out, unsigned long *nth_out,
+                           mo_sys_fault_action *act_out, bool *persistent_out, mo_err *err)
+{
+    static const char *const names[MO_SYS_OP_COUNT] = {"open",  "read",   "write",
+                                                       "fsync", "rename", "unlink"};
+    char op[16], num[24], act[16];
+    int used = 0;
+    /* %n must land on the terminating NUL: trailing junk ("eio x", "eio+x") is rejected, and
+     * the count is digits only, because %lu would accept "-1" as ULONG_MAX */
+    if (sscanf(tok, "%15[a-z]:%23[0-9]:%15[a-z+]%n", op, num, act, &used) != 3 ||
+        tok[used] != 0)
+        return mo_err_set(err, MO_EINVAL, "fault spec '%s': want op:nth:eio|enospc|exit[+]", tok);
+    errno = 0;
+    char *endp;
+    const unsigned long nth = strtoul(num, &endp, 10);
+    if (errno || *endp || nth == 0)
+        return mo_err_set(err, MO_EINVAL, "fault spec '%s': nth must be 1..%lu", tok, ULONG_MAX);
+    int o = -1;
+    for (int i = 0; i < MO_SYS_OP_COUNT; i++)
+        if (!strcmp(op, names[i]))
+            o = i;
+    if (o < 0)
+        return mo_err_set(err, MO_EINVAL, "fault spec: unknown op '%s'", op);
+    const size_t alen = strlen(act);
+    const bool persistent = alen > 0 && act[alen - 1] == '+';
+    if (persistent)
+        act[alen - 1] = 0;
+    const mo_sys_fault_action a = !strcmp(act, "eio")      ? MO_SYS_FAULT_EIO
+                                  : !strcmp(act, "enospc") ? MO_SYS_FAULT_ENOSPC
+                                  : !strcmp(act, "exit")   ? MO_SYS_FAULT_EXIT
+                                                           : MO_SYS_FAULT_NONE;
+    if (a == MO_SYS_FAULT_NONE)
+        return mo_err_set(err, MO_EINVAL, "fault spec: unknown action '%s'", act);
+    *op_out = (mo_sys_op)o;
+    *nth_out = nth;
+    *act_out = a;
+    *persistent_out = persistent;
+    return MO_OK;
 }
 
 int mo_sys_fault_parse(const char *spec, mo_err *err)
 {
-    static const char *const names[MO_SYS_OP_COUNT] = {"open",  "read",   "write",
-                                                       "fsync", "rename", "unlink"};
     char tmp[256];
-    if (strlen(spec) >= sizeof(tmp))
+    const size_t len = strlen(spec);
+    if (len >= sizeof(tmp))
         return mo_err_set(err, MO_EINVAL, "fault spec too long");
-    memcpy(tmp, spec, strlen(spec) + 1);
-    char *save = NULL;
-    for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char op[16], act[16];
-        unsigned long nth;
-        if (sscanf(tok, "%15[a-z]:%lu:%15[a-z+]", op, &nth, act) != 3 || nth == 0)
-            return mo_err_set(err, MO_EINVAL, "fault spec '%s': want op:nth:eio|enospc|exit", tok);
-        int o = -1;
-        for (int i = 0; i < MO_SYS_OP_COUNT; i++)
-            if (!strcmp(op, names[i]))
-                o = i;
-        if (o < 0)
-            return mo_err_set(err, MO_EINVAL, "fault spec: unknown op '%s'", op);
-        bool persistent = strchr(act, '+') != NULL;
-        if (persistent)
-            *strchr(act, '+') = 0;
-        mo_sys_fault_action a = !strcmp(act, "eio")      ? MO_SYS_FAULT_EIO
-                                : !strcmp(act, "enospc") ? MO_SYS_FAULT_ENOSPC
-                                : !strcmp(act, "exit")   ? MO_SYS_FAULT_EXIT
-                                                         : MO_SYS_FAULT_NONE;
-        if (a == MO_SYS_FAULT_NONE)
-            return mo_err_set(err, MO_EINVAL, "fault spec: unknown action '%s'", act);
-        if (mo_sys_fault_arm((mo_sys_op)o, nth, a, persistent) < 0)
-            return mo_err_set(err, MO_EINVAL, "fault injection is not compiled in");
+#ifndef MO_FAULT_INJECTION
+    if (len > 0)
+        return mo_err_set(err, MO_EINVAL, "fault injection is not compiled in");
+#endif
+    /* two passes: validate every token first, so a bad spec leaves no fault half-armed */
+    for (int pass = 0; pass < 2; pass++) {
+        memcpy(tmp, spec, len + 1);
+        char *save = NULL;
+        for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            mo_sys_op op = MO_SYS_OPEN;
+            unsigned long nth = 0;
+            mo_sys_fault_action a = MO_SYS_FAULT_NONE;
+            bool persistent = false;
+            const int rc = sys_fault_token(tok, &op, &nth, &a, &persistent, err);
+            if (rc < 0)
+                return rc;
+            if (pass == 1 && mo_sys_fault_arm(op, nth, a, persistent) < 0)
+                return mo_err_set(err, MO_EINVAL, "fault injection is not compiled in");
+        }
     }
     return MO_OK;
 }
@@ -233,6 +270,9 @@ int mo_sys_pwrite_full(int fd, const void *buf, size_t n, uint64_t off, const ch
             return mo_err_sys(err, sys_errcode(errno), errno, "%s: write at offset %llu", what,
                               (unsigned long long)(off + done));
         }
+        if (r == 0) /* would spin forever; POSIX allows it only for n == 0 */
+            return mo_err_set(err, MO_EIO, "%s: write at offset %llu made no progress", what,
+                              (unsigned long long)(off + done));
         done += (size_t)r;
     }
     return MO_OK;
