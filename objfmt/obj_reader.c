@@ -293,3 +293,41 @@ int mo_obj_level_parse(mo_obj_level *out, const char *s)
         return MO_EINVAL;
     return MO_OK;
 }
+
+int mo_obj_reader_stats(const mo_obj_reader *r, mo_obj_stats *out, mo_err *err)
+{
+    if (!r->meta_loaded)
+        return mo_err_set(err, MO_EINVAL, "%s: meta not loaded", r->name);
+    const mo_obj_meta *m = &r->meta;
+    const mo_obj_slotmeta *sl = &m->slots[0];
+    memset(out, 0, sizeof(*out));
+    const char *base = strrchr(r->name, '/');
+    base = base ? base + 1 : r->name;
+    if (mo_obj_name_parse(&out->id, base, strlen(base), NULL) < 0)
+        mo_obj_objectid_decode(&out->id, sl->hdr.block_id);
+    out->extent = r->meta_extent;
+    uint64_t rows = 0, origin = MO_OBJ_HEADER_LEN + MO_OBJ_FOOTER_LEN + r->meta_extent.origin_size;
+    for (uint32_t b = 0; b < sl->block_count; b++)
+        rows += sl->blocks[b].hdr.rows;
+    for (uint32_t s = 0; s < m->slot_count; s++) {
+        const mo_obj_slotmeta *x = &m->slots[s];
+        origin += x->hdr.bf_extent.origin_size + x->hdr.zm_area.origin_size;
+        for (uint32_t b = 0; b < x->block_count; b++)
+            for (uint16_t c = 0; c < x->blocks[b].hdr.meta_column_count; c++)
+                if (x->blocks[b].cols[c].type)
+                    origin += x->blocks[b].cols[c].extent.origin_size;
+    }
+    out->rows = (uint32_t)rows;
+    out->block_count = m->data_meta_count;
+    uint16_t sk = sl->hdr.sort_key;
+    if (sl->block_count && sk < sl->hdr.column_count) {
+        const mo_obj_blockmeta *b0 = &sl->blocks[0];
+        for (uint16_t s = 0; s < b0->hdr.meta_column_count; s++)
+            if (b0->cols[s].type && b0->cols[s].idx == sk && s < sl->hdr.meta_column_count)
+                memcpy(out->sort_key_zm, sl->cols[s].zm.b, 64);
+    }
+    out->size = (uint32_t)r->size;
+    out->origin_size = (uint32_t)origin;
+    out->flags = sl->hdr.appendable ? MO_OBJ_STATS_APPENDABLE : 0;
+    return MO_OK;
+}

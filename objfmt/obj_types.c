@@ -640,7 +640,7 @@ int mo_obj_type_decode(mo_obj_type *out, const uint8_t in[16], mo_err *err)
     out->width = (int32_t)mo_load_le32(in + 8);
     out->scale = (int32_t)mo_load_le32(in + 12);
     int sz = mo_obj_type_size(out->oid);
-    if (sz < 0 || out->oid == MO_T_BLOCKID)
+    if (sz < 0)
         return mo_err_set(err, MO_ECORRUPT, "type oid %u is not storable in a vector",
                           (unsigned)out->oid);
     if (out->size != sz)

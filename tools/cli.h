@@ -32,4 +32,45 @@ int mo_cli_exit_for(int rc);
 /** Parses "8M", "64k", "1G", plain bytes. */
 bool mo_cli_parse_size(const char *s, unsigned long long *out);
 
+#include <stdint.h>
+
+#include "mo/objfmt.h"
+
+/** Appends @p s as a JSON string literal (quoted, escaped). */
+int mo_cli_json_str(mo_buf *out, const char *s);
+
+/** Calls @p cb for every regular file under @p path (a file, or a directory walked
+ *  recursively, skipping dot-names which are temp files). Returns the number skipped. */
+typedef int (*mo_cli_file_cb)(const char *path, uint64_t size, void *payload);
+int mo_cli_walk(const char *path, mo_cli_file_cb cb, void *payload, unsigned *skipped, mo_err *err);
+
+/** A column of a --schema SPEC ("name:type"). */
+typedef struct mo_cli_col {
+    char name[64];
+    mo_obj_type type;
+} mo_cli_col;
+int mo_cli_parse_schema(mo_cli_col *cols, size_t cap, size_t *n, const char *spec, mo_err *err);
+
+/** Options of one generated object (mkobj and demo). */
+typedef struct mo_cli_genspec {
+    const mo_cli_col *cols;
+    size_t ncols;
+    int pk;           /* column index or -1 */
+    bool sorted;      /* rows ordered by the pk (or the first column) */
+    bool appendable;  /* adds commit-ts (65533) and abort (65534) columns */
+    bool tombstone;   /* cols = {pk}; writes rowid + pk */
+    bool framed;
+    uint64_t rows;
+    uint64_t seed;
+    const char *csv; /* load rows from this CSV instead of generating */
+} mo_cli_genspec;
+
+/** Writes one object into @p dir (raw or framed, temp + fsync + rename). */
+int mo_cli_gen_object(const mo_cli_genspec *g, const char *dir, char path_out[4096],
+                      mo_obj_stats *stats, mo_err *err);
+/** Prints a one-line ObjectStats summary. */
+void mo_cli_print_stats(FILE *f, const mo_obj_stats *st);
+/** Writes @p n bytes durably to @p path, DISK-framed when @p framed. */
+int mo_cli_write_object(const char *path, const uint8_t *p, size_t n, bool framed, mo_err *err);
+
 #endif

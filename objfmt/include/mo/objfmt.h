@@ -143,6 +143,13 @@ int mo_obj_reader_read(mo_obj_reader *r, void *buf, size_t n, uint64_t off, mo_e
 int mo_obj_reader_column(mo_obj_reader *r, mo_obj_vec *out, mo_buf *scratch, uint32_t block,
                          uint16_t seqnum, mo_obj_vec_fault *fault, mo_err *err);
 
+/**
+ * The ObjectStats MO's writer would describe this object with (name from the file name when
+ * it is a valid object name, else from the meta's block id; flags: appendable from the
+ * header, nothing else). Requires a loaded meta.
+ */
+int mo_obj_reader_stats(const mo_obj_reader *r, mo_obj_stats *out, mo_err *err);
+
 /** Seqnums of the special columns of slot 0, resolved as ResolveSpecialColumnLayout. */
 typedef struct mo_obj_special {
     int commit_ts; /* mapped seqnum or -1 */
