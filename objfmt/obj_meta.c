@@ -161,13 +161,13 @@ static int datameta_decode(mo_obj_slotmeta *sl, const uint8_t *blob, size_t off,
         return meta_fail(w, err, MO_ECORRUPT, off + 34, slot, -1, "Sequence",
                          "slot %d: header Sequence %u != BlockIndex count %u", slot,
                          sl->hdr.sequence, count);
-    sl->block_count = count;
     size_t pos = hdr_len + 4 + (size_t)8 * count;
     if (count) {
         sl->blocks = mo_calloc(count, sizeof(*sl->blocks));
         if (!sl->blocks)
             return mo_err_set(err, MO_ENOMEM, "meta: %u block metas", count);
     }
+    sl->block_count = count; /* only now: dispose walks blocks[0..block_count) */
     for (uint32_t b = 0; b < count; b++) {
         uint32_t boff = mo_load_le32(p + hdr_len + 4 + 8 * (size_t)b);
         uint32_t blen = mo_load_le32(p + hdr_len + 8 + 8 * (size_t)b);
@@ -184,8 +184,9 @@ static int datameta_decode(mo_obj_slotmeta *sl, const uint8_t *blob, size_t off,
         mo_obj_blkhdr_decode(&bm->hdr, p + pos);
         uint16_t bmcc = bm->hdr.meta_column_count;
         if (blen != MO_OBJ_BLKHDR_LEN + (size_t)MO_OBJ_COLMETA_LEN * bmcc)
-            return meta_fail(w, err, MO_ECORRUPT, off + pos + 140, slot, b, "MetaColumnCount",
-                             "slot %d block %u: length %u != 179 + 124*%u", slot, b, blen, bmcc);
+            return meta_fail(w, err, MO_ECORRUPT, off + hdr_len + 8 + 8 * (size_t)b, slot, b,
+                             "BlockIndex.length", "slot %d block %u: length %u != 179 + 124*%u",
+                             slot, b, blen, bmcc);
         if (bm->hdr.column_count > bmcc)
             return meta_fail(w, err, MO_ECORRUPT, off + pos + 40, slot, b, "ColumnCount",
                              "slot %d block %u: ColumnCount %u > MetaColumnCount %u", slot, b,

@@ -232,6 +232,8 @@ int mo_obj_writer_add_block(mo_obj_writer *w, const mo_obj_vec *vecs, mo_err *er
             (rc = mo_buf_put_le16(&w->wire, 2)) < 0 ||
             (rc = mo_obj_vec_encode(&w->wire, &enc, err)) < 0)
             goto fail;
+        if (w->opts.wire_hook)
+            w->opts.wire_hook(&w->wire, i, w->nblocks, w->opts.wire_hook_payload);
         if ((rc = mo_obj_lz4_encode(&c->chunks, w->wire.ptr, w->wire.len, &b->clen, err)) < 0)
             goto fail;
         b->ulen = (uint32_t)w->wire.len;

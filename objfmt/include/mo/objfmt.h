@@ -240,6 +240,13 @@ typedef struct mo_obj_writer_col {
     uint16_t seqnum; /* special seqnums >= 65530 are remapped as MO does */
 } mo_obj_writer_col;
 
+/**
+ * Test seam: called with each chunk's wire (after the 4-byte IOEntry header, before LZ4)
+ * so corruption tests can damage a vector inside an otherwise valid object. @p pos is the
+ * column position. Never set in production code.
+ */
+typedef void (*mo_obj_wire_hook)(mo_buf *wire, size_t pos, uint32_t block, void *payload);
+
 typedef struct mo_obj_writer_opts {
     mo_obj_kind kind;
     int pk_pos;       /* column position of the primary key, -1 for none */
@@ -247,6 +254,8 @@ typedef struct mo_obj_writer_opts {
     uint32_t schema_version;
     uint8_t stats_flags; /* extra ObjectStats flags: MO_OBJ_STATS_SORTED | _CNCREATED */
     const mo_obj_objectid *id; /* NULL: a fresh UUIDv7, num 0 */
+    mo_obj_wire_hook wire_hook; /* tests only */
+    void *wire_hook_payload;
 } mo_obj_writer_opts;
 
 typedef struct mo_obj_writer mo_obj_writer;
