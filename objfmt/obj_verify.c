@@ -680,10 +680,15 @@ static void vctx_init(vctx *v, mo_obj_verify_result *out, const char *name,
     v->max_problems = opts->max_problems ? opts->max_problems : 100;
 }
 
-static int vctx_finish(vctx *v, int rc)
+static void vctx_dispose(vctx *v)
 {
     mo_buf_dispose(&v->scratch);
     mo_buf_dispose(&v->bf0);
+}
+
+static int vctx_finish(vctx *v, int rc)
+{
+    vctx_dispose(v);
     if (rc < 0 && rc != MO_EUSER)
         return rc;
     if (v->aborted && rc == MO_EUSER)
@@ -747,8 +752,10 @@ int mo_obj_verify_file(mo_obj_verify_result *out, const char *path, const mo_obj
     if (!v.res->problems)
         rc = verify_reader(&v);
     mo_obj_reader_free(v.r);
-    if (rc < 0 && rc != MO_EUSER)
+    if (rc < 0 && rc != MO_EUSER) {
+        vctx_dispose(&v);
         return mo_err_set(err, rc, "%s: %s", path, mo_strerror(rc));
+    }
     return vctx_finish(&v, rc);
 }
 
@@ -792,8 +799,10 @@ int mo_obj_verify_mem(mo_obj_verify_result *out, const void *p, size_t n, const 
         }
     }
     mo_buf_dispose(&logical);
-    if (rc < 0 && rc != MO_EUSER)
+    if (rc < 0 && rc != MO_EUSER) {
+        vctx_dispose(&v);
         return mo_err_set(err, rc, "%s: %s", name, mo_strerror(rc));
+    }
     return vctx_finish(&v, rc);
 }
 
