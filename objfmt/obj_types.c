@@ -106,7 +106,7 @@ static void name_excerpt(char out[48], const char *s, size_t len)
         out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
     out[n] = 0;
     if (len > n)
-        strcpy(out + n, "...");
+        memcpy(out + n, "...", 4);
 }
 
 int mo_obj_name_parse(mo_obj_objectid *out, const char *s, size_t len, mo_err *err)
