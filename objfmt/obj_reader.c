@@ -173,7 +173,8 @@ int mo_obj_reader_read(mo_obj_reader *r, void *buf, size_t n, uint64_t off, mo_e
                           "%s: read [%llu, +%zu) beyond the logical size %llu", r->name,
                           (unsigned long long)off, n, (unsigned long long)r->size);
     if (r->mem) {
-        memcpy(buf, r->mem + off, n);
+        if (n) /* buf may be NULL for an empty extent (an empty mo_buf) */
+            memcpy(buf, r->mem + off, n);
         return MO_OK;
     }
     if (r->framed)
@@ -184,6 +185,16 @@ int mo_obj_reader_read(mo_obj_reader *r, void *buf, size_t n, uint64_t off, mo_e
 int mo_obj__read_extent(mo_obj_reader *r, mo_buf *out, const mo_obj_extent *e, mo_err *err)
 {
     out->len = 0;
+    /* Sizes come from the file: check them before allocating, so a tiny damaged object
+     * cannot make the reader reserve gigabytes (found by fuzz_obj_reader). */
+    if (mo_obj_extent_end(e) > r->size)
+        return mo_err_set(err, MO_ETRUNCATED,
+                          "%s: extent [%u, +%u) beyond the logical size %llu", r->name, e->offset,
+                          e->length, (unsigned long long)r->size);
+    if (e->alg != MO_OBJ_ALG_NONE && e->origin_size > (uint64_t)e->length * 255)
+        return mo_err_set(err, MO_ECORRUPT,
+                          "%s: offset %u: originSize %u is more than LZ4 can expand %u bytes to",
+                          r->name, e->offset, e->origin_size, e->length);
     if (e->alg == MO_OBJ_ALG_NONE) {
         if (e->length != e->origin_size)
             return mo_err_set(err, MO_ECORRUPT,

@@ -6,7 +6,11 @@
  *          kept when plausible), and a framed input gets a valid CRC-32C in every block;
  *   bit 1  with bit 0, also force the meta extent's alg to LZ4 (1);
  *   bit 2  verify a second time with the ObjectStats derived by the reader (check_stats);
- *   bit 3  max_problems = 1 instead of the default.
+ *   bit 3  max_problems = 1 instead of the default;
+ *   bit 4  the input holds the meta blob uncompressed, from the header's meta offset (or 64)
+ *          to the 64-byte footer: the target LZ4-compresses it and patches the header, so
+ *          mutations of meta fields survive (applied first, to raw inputs);
+ *   bit 5  DISK-frame the object (after bit 4, before bit 0).
  * Oracles: mo_obj_verify_mem returns MO_OK or a data code (ECORRUPT, ECHECKSUM, ETRUNCATED,
  * EVERSION), never an environment/argument code on in-memory bytes; problems > 0 iff the
  * result is not MO_OK, and the first problem's code is the result; the callback sees
@@ -70,6 +74,51 @@ static void fixup(uint8_t *p, size_t n, uint8_t ctl)
     } else if (n >= MO_OBJ_HEADER_LEN) {
         fix_meta_extent(p, n, force);
     }
+}
+
+/* Bit 4: compress the raw meta blob in place of itself; returns the new buffer. */
+static uint8_t *compress_meta(uint8_t *p, size_t *n)
+{
+    if (*n < MO_OBJ_HEADER_LEN + MO_OBJ_FOOTER_LEN || mo_obj_frame_detect(p, *n))
+        return p;
+    mo_obj_extent e;
+    mo_obj_extent_decode(&e, p + 10);
+    const size_t end = *n - MO_OBJ_FOOTER_LEN;
+    const size_t off = e.offset >= MO_OBJ_HEADER_LEN && e.offset <= end ? e.offset : MO_OBJ_HEADER_LEN;
+    mo_buf out = MO_BUF_INIT;
+    uint32_t clen;
+    MO_FUZZ_CHECK(mo_buf_put(&out, p, off) == MO_OK);
+    if (mo_obj_lz4_encode(&out, p + off, end - off, &clen, NULL) < 0) {
+        mo_buf_dispose(&out);
+        return p;
+    }
+    MO_FUZZ_CHECK(mo_buf_put(&out, p + end, MO_OBJ_FOOTER_LEN) == MO_OK);
+    e.alg = MO_OBJ_ALG_LZ4;
+    e.offset = (uint32_t)off;
+    e.length = clen;
+    e.origin_size = (uint32_t)(end - off);
+    mo_obj_extent_encode(out.ptr + 10, &e);
+    mo_free(p);
+    *n = out.len;
+    uint8_t *q = mo_malloc(out.len);
+    MO_FUZZ_CHECK(q != NULL);
+    memcpy(q, out.ptr, out.len);
+    mo_buf_dispose(&out);
+    return q;
+}
+
+static uint8_t *frame(uint8_t *p, size_t *n)
+{
+    mo_buf out = MO_BUF_INIT;
+    MO_FUZZ_CHECK(mo_obj_frame_encode(&out, p, *n) == MO_OK);
+    mo_free(p);
+    *n = out.len;
+    uint8_t *q = mo_malloc(out.len ? out.len : 1);
+    MO_FUZZ_CHECK(q != NULL);
+    if (out.len)
+        memcpy(q, out.ptr, out.len);
+    mo_buf_dispose(&out);
+    return q;
 }
 
 static int verify(const uint8_t *p, size_t n, const mo_obj_stats *st, unsigned max_problems)
@@ -182,17 +231,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     const uint8_t ctl = data[0];
-    const size_t n = size - 1;
+    size_t n = size - 1;
     /* an exact-size heap copy, so ASan sees any read past the end */
     uint8_t *p = mo_malloc(n ? n : 1);
     MO_FUZZ_CHECK(p != NULL);
     if (n)
         memcpy(p, data + 1, n);
+    if (ctl & 16)
+        p = compress_meta(p, &n);
+    if ((ctl & 32) && n > 0)
+        p = frame(p, &n);
     if (ctl & 1)
         fixup(p, n, ctl);
     const unsigned maxp = (ctl & 8) ? 1 : 0;
 
     const int rc = verify(p, n, NULL, maxp);
+    static int verbose = -1;
+    if (verbose < 0)
+        verbose = getenv("MO_FUZZ_VERBOSE") != NULL;
+    if (verbose)
+        fprintf(stderr, "ctl 0x%02x, %zu bytes: verify %s\n", ctl, n, mo_code_name(rc));
 
     /* the logical bytes, for the reader (which takes them raw) */
     mo_buf logical = MO_BUF_INIT;

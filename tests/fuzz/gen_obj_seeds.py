@@ -172,6 +172,15 @@ def main():
     write("obj_reader", "framed_crc_fixup", b"\x01" + bytes(fr))
     write("obj_reader", "framed_crc_bad", b"\x00" + bytes(fr))
     write("obj_reader", "truncated_meta", b"\x08" + raw[:len(raw) - 90])
+    # meta stored raw (control bit 4 compresses it), also framed by the target (bit 5)
+    for name in ("data_pk_sorted", "appendable", "tombstone", "types"):
+        obj = objs[name]
+        e = extent(obj, 10)
+        rawmeta = read_extent(obj, e)
+        write("obj_reader", name + "_rawmeta", b"\x10" + obj[:e[1]] + rawmeta + obj[-64:])
+        if name == "types":
+            write("obj_reader", name + "_rawmeta_framed",
+                  b"\x34" + obj[:e[1]] + rawmeta + obj[-64:])
     write("obj_reader", "header_only", b"\x03" + raw[:64] + bytes(64))
 
     # vec_decode
