@@ -26,6 +26,11 @@ int mo_cli_inspect(int argc, char **argv);
 int mo_cli_dump(int argc, char **argv);
 int mo_cli_mkobj(int argc, char **argv);
 int mo_cli_demo(int argc, char **argv);
+int mo_cli_seed(int argc, char **argv);
+int mo_cli_resume(int argc, char **argv);
+int mo_cli_import(int argc, char **argv);
+int mo_cli_journal(int argc, char **argv);
+int mo_cli_export(int argc, char **argv);
 
 /** Maps an mo_code to the CLI exit code. */
 int mo_cli_exit_for(int rc);
@@ -35,6 +40,10 @@ bool mo_cli_parse_size(const char *s, unsigned long long *out);
 #include <stdint.h>
 
 #include "mo/objfmt.h"
+
+/** `mosync verify BUNDLE.tar`: one line per problem (or JSON), a summary; returns the exit
+ *  code (0 ok, 1 corrupt, 2 usage/IO, 3 unsupported version). */
+int mo_cli_verify_bundle(const char *path, mo_obj_level level, bool json);
 
 /** Appends @p s as a JSON string literal (quoted, escaped). */
 int mo_cli_json_str(mo_buf *out, const char *s);

@@ -10,6 +10,12 @@ static const mo_cli_cmd cmds[] = {
     {"verify", mo_cli_verify, "verify [--level frame|struct|deep] [--json] [-j N] PATH..."},
     {"inspect", mo_cli_inspect, "inspect [--json] FILE"},
     {"dump", mo_cli_dump, "dump [--format csv] FILE"},
+    {"seed", mo_cli_seed,
+     "seed --from SRC --to DIR [-j N] [--chunk-size SZ] [--verify-level L] [--bwlimit R]\n"
+     "              [--progress=json] [--framed] [--no-journal]"},
+    {"resume", mo_cli_resume, "resume --to DIR [seed options]"},
+    {"import", mo_cli_import, "import FILE.tar --to DIR [seed options]"},
+    {"journal", mo_cli_journal, "journal DIR                       state of DIR's checkpoint journal"},
     {"mkobj", mo_cli_mkobj,
      "mkobj --schema SPEC (--rows N [--seed S] | --from-csv FILE) [--pk COL] [--sorted]\n"
      "              [--appendable] [--tombstone] [--framed] --out DIR"},
@@ -37,6 +43,8 @@ int mo_cli_exit_for(int rc)
         return MO_CLI_VERSION;
     case MO_EUPSTREAM:
         return MO_CLI_UPSTREAM;
+    case MO_ESTALE:
+        return MO_CLI_STALE_CKPT;
     default:
         return MO_CLI_USAGE;
     }

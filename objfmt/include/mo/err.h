@@ -25,7 +25,8 @@
     X(MO_ETIMEOUT, -13, "timed out")                                                               \
     X(MO_ECANCELED, -14, "canceled")                                                               \
     X(MO_EUSER, -15, "callback aborted")                                                           \
-    X(MO_ENOSPC, -16, "no space left")
+    X(MO_ENOSPC, -16, "no space left")                                                             \
+    X(MO_ESTALE, -17, "stale or foreign checkpoint")
 
 #define MO_ERR_ENUM(name, value, text) name = (value),
 typedef enum { MO_ERRORS(MO_ERR_ENUM) } mo_code;

@@ -1,0 +1,282 @@
+/* The `dir` sink: objects arrive in "<dir>/.<name>.part" (a dot name, so MO's fileservice
+ * and `mosync verify` walks skip it) and are published by fsync, rename to "<dir>/<name>",
+ * fsync of the directory: a half-written object never appears under its final name. With
+ * `framed`, publishing writes MO's legacy DISK framing of the logical part instead. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mo/sys.h"
+#include "mo/xfer.h"
+
+typedef struct dir_sink {
+    char *path;
+    char *state;
+    bool framed;
+} dir_sink;
+
+struct mo_sink_obj {
+    dir_sink *d;
+    int fd;
+    char name[MO_OBJ_NAME_STR_LEN + 1];
+    char part[PATH_MAX];
+    char final[PATH_MAX];
+};
+
+static int sink_errcode(int e)
+{
+    return e == ENOSPC ? MO_ENOSPC : MO_EIO;
+}
+
+static int final_path(char out[PATH_MAX], dir_sink *d, const char *name, mo_err *err)
+{
+    /* names come from sources, maybe hostile: only the strict 42-char form may touch a path */
+    if (!mo_obj_name_valid(name))
+        return mo_err_set(err, MO_EINVAL, "refusing object name '%.60s'", name);
+    snprintf(out, PATH_MAX, "%s/%s", d->path, name);
+    return MO_OK;
+}
+
+static int dsk_stat(mo_sink *k, const char *name, uint64_t *size, mo_err *err)
+{
+    char p[PATH_MAX];
+    int rc = final_path(p, k->ctx, name, err);
+    if (rc < 0)
+        return rc;
+    struct stat st;
+    if (stat(p, &st) < 0)
+        return errno == ENOENT ? MO_ENOTFOUND : mo_err_sys(err, MO_EIO, errno, "%s: stat", p);
+    uint64_t sz = (uint64_t)st.st_size;
+    if (((dir_sink *)k->ctx)->framed && (rc = mo_obj_frame_logical_size(&sz, sz, err)) < 0)
+        return rc;
+    *size = sz;
+    return MO_OK;
+}
+
+static int dsk_begin(mo_sink *k, mo_sink_obj **out, const mo_obj_ref *ref, uint64_t *part_size,
+                     mo_err *err)
+{
+    dir_sink *d = k->ctx;
+    *out = NULL;
+    mo_sink_obj *o = mo_calloc(1, sizeof(*o));
+    if (!o)
+        return mo_err_set(err, MO_ENOMEM, "sink object");
+    int rc = final_path(o->final, d, ref->name, err);
+    if (rc < 0) {
+        mo_free(o);
+        return rc;
+    }
+    o->d = d;
+    memcpy(o->name, ref->name, sizeof(o->name));
+    snprintf(o->part, sizeof(o->part), "%s/.%s.part", d->path, ref->name);
+    o->fd = mo_sys_open(o->part, O_RDWR | O_CREAT, 0644);
+    if (o->fd < 0) {
+        rc = mo_err_sys(err, sink_errcode(errno), errno, "%s: open", o->part);
+        mo_free(o);
+        return rc;
+    }
+    struct stat st;
+    if (fstat(o->fd, &st) < 0) {
+        rc = mo_err_sys(err, MO_EIO, errno, "%s: stat", o->part);
+        mo_sys_close(o->fd);
+        mo_free(o);
+        return rc;
+    }
+    *part_size = (uint64_t)st.st_size;
+    *out = o;
+    return MO_OK;
+}
+
+static int dsk_write(mo_sink_obj *o, uint64_t off, const void *p, size_t n, mo_err *err)
+{
+    return mo_sys_pwrite_full(o->fd, p, n, off, o->part, err);
+}
+
+static int dsk_read(mo_sink_obj *o, uint64_t off, void *p, size_t n, mo_err *err)
+{
+    return mo_sys_pread_full(o->fd, p, n, off, o->part, err);
+}
+
+static int dsk_sync(mo_sink_obj *o, mo_err *err)
+{
+    if (mo_sys_fsync(o->fd) < 0)
+        return mo_err_sys(err, sink_errcode(errno), errno, "%s: fsync", o->part);
+    return MO_OK;
+}
+
+static int dsk_truncate(mo_sink_obj *o, uint64_t size, mo_err *err)
+{
+    if (ftruncate(o->fd, (off_t)size) < 0)
+        return mo_err_sys(err, sink_errcode(errno), errno, "%s: truncate to %llu", o->part,
+                          (unsigned long long)size);
+    return MO_OK;
+}
+
+static const char *dsk_part_path(mo_sink_obj *o)
+{
+    return o->part;
+}
+
+/* Writes the DISK framing of the logical part into "<part>.framed", returns its path. */
+static int frame_part(mo_sink_obj *o, char out[PATH_MAX + 16], mo_err *err)
+{
+    struct stat st;
+    if (fstat(o->fd, &st) < 0)
+        return mo_err_sys(err, MO_EIO, errno, "%s: stat", o->part);
+    snprintf(out, PATH_MAX + 16, "%s.framed", o->part);
+    int fd = mo_sys_open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return mo_err_sys(err, sink_errcode(errno), errno, "%s: open", out);
+    enum { PIECE = 2044 * 512 };
+    uint8_t *buf = mo_malloc(PIECE);
+    mo_buf f = MO_BUF_INIT;
+    int rc = buf ? MO_OK : mo_err_set(err, MO_ENOMEM, "framing buffer");
+    uint64_t in = 0, outoff = 0, size = (uint64_t)st.st_size;
+    while (rc == MO_OK && in < size) {
+        size_t n = size - in < PIECE ? (size_t)(size - in) : PIECE;
+        f.len = 0;
+        if ((rc = mo_sys_pread_full(o->fd, buf, n, in, o->part, err)) < 0)
+            break;
+        if (mo_obj_frame_encode(&f, buf, n) < 0) {
+            rc = mo_err_set(err, MO_ENOMEM, "framing");
+            break;
+        }
+        rc = mo_sys_pwrite_full(fd, f.ptr, f.len, outoff, out, err);
+        in += n;
+        outoff += f.len;
+    }
+    if (rc == MO_OK && mo_sys_fsync(fd) < 0)
+        rc = mo_err_sys(err, sink_errcode(errno), errno, "%s: fsync", out);
+    mo_sys_close(fd);
+    mo_free(buf);
+    mo_buf_dispose(&f);
+    if (rc < 0)
+        mo_sys_unlink(out);
+    return rc;
+}
+
+static int dsk_commit(mo_sink_obj *o, mo_err *err)
+{
+    int rc = dsk_sync(o, err);
+    const char *from = o->part;
+    char framed[PATH_MAX + 16];
+    if (rc == MO_OK && o->d->framed) {
+        rc = frame_part(o, framed, err);
+        from = framed;
+    }
+    if (rc == MO_OK && mo_sys_rename(from, o->final) < 0)
+        rc = mo_err_sys(err, sink_errcode(errno), errno, "rename %s -> %s", from, o->final);
+    if (rc == MO_OK)
+        rc = mo_sys_fsync_dir_of(o->final, err);
+    if (rc == MO_OK && o->d->framed)
+        mo_sys_unlink(o->part);
+    mo_sys_close(o->fd);
+    mo_free(o);
+    return rc;
+}
+
+static void dsk_close(mo_sink_obj *o)
+{
+    if (!o)
+        return;
+    mo_sys_close(o->fd);
+    mo_free(o);
+}
+
+static int dsk_read_final(mo_sink *k, const char *name, uint64_t off, void *p, size_t n, mo_err *err)
+{
+    char path[PATH_MAX];
+    int rc = final_path(path, k->ctx, name, err);
+    if (rc < 0)
+        return rc;
+    int fd = mo_sys_open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return mo_err_sys(err, errno == ENOENT ? MO_ENOTFOUND : MO_EIO, errno, "%s: open", path);
+    if (((dir_sink *)k->ctx)->framed) {
+        struct stat st;
+        rc = fstat(fd, &st) < 0 ? mo_err_sys(err, MO_EIO, errno, "%s: stat", path)
+                                : mo_obj_frame_pread(fd, (uint64_t)st.st_size, p, n, off, path, err);
+    } else {
+        rc = mo_sys_pread_full(fd, p, n, off, path, err);
+    }
+    mo_sys_close(fd);
+    return rc;
+}
+
+static const char *dsk_state_dir(mo_sink *k)
+{
+    return ((dir_sink *)k->ctx)->state;
+}
+
+static void dsk_free(mo_sink *k)
+{
+    dir_sink *d = k->ctx;
+    mo_free(d->path);
+    mo_free(d->state);
+    mo_free(d);
+    mo_free(k);
+}
+
+static const struct mo_sink_ops dir_sink_ops = {
+    MO_SINK_OPS_VERSION, "dir",          0,           dsk_stat,       dsk_begin,
+    dsk_write,           dsk_read,       dsk_sync,    dsk_truncate,   dsk_part_path,
+    dsk_commit,          dsk_close,      dsk_read_final, dsk_state_dir, dsk_free,
+};
+
+static int mkdir_p(const char *path, mo_err *err)
+{
+    char tmp[PATH_MAX];
+    if (strlen(path) >= sizeof(tmp))
+        return mo_err_set(err, MO_EINVAL, "path too long");
+    memcpy(tmp, path, strlen(path) + 1);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+                return mo_err_sys(err, MO_EIO, errno, "%s: mkdir", tmp);
+            *p = '/';
+        }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+        return mo_err_sys(err, MO_EIO, errno, "%s: mkdir", tmp);
+    return MO_OK;
+}
+
+int mo_sink_dir_open(mo_sink **out, const char *path, bool framed, mo_err *err)
+{
+    *out = NULL;
+    int rc = mkdir_p(path, err);
+    if (rc < 0)
+        return rc;
+    char abs[PATH_MAX], state[PATH_MAX + 16];
+    if (!realpath(path, abs))
+        return mo_err_sys(err, MO_EIO, errno, "%s", path);
+    snprintf(state, sizeof(state), "%s/.mosync", abs);
+    if ((rc = mkdir_p(state, err)) < 0)
+        return rc;
+    mo_sink *k = mo_calloc(1, sizeof(*k));
+    dir_sink *d = mo_calloc(1, sizeof(*d));
+    if (!k || !d || !(d->path = mo_strdup(abs)) || !(d->state = mo_strdup(state))) {
+        if (d) {
+            mo_free(d->path);
+            mo_free(d);
+        }
+        mo_free(k);
+        return mo_err_set(err, MO_ENOMEM, "dir sink");
+    }
+    d->framed = framed;
+    k->ops = &dir_sink_ops;
+    k->ctx = d;
+    *out = k;
+    return MO_OK;
+}
+
+void mo_sink_free(mo_sink *k)
+{
+    if (k)
+        k->ops->free(k);
+}
