@@ -39,9 +39,52 @@ static uint64_t splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/*
+ * XXH64 with seed 0 of inputs shorter than 32 bytes (no stripes: lanes of 8, 4 and 1 bytes,
+ * then the avalanche), inline: bloom-filter keys are mostly 8-byte integers, where the
+ * call into libxxhash cost more than the hash. Longer inputs go to libxxhash.
+ */
+#define XP1 0x9E3779B185EBCA87ull
+#define XP2 0xC2B2AE3D27D4EB4Full
+#define XP3 0x165667B19E3779F9ull
+#define XP4 0x85EBCA77C2B2AE63ull
+#define XP5 0x27D4EB2F165667C5ull
+
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t bf_key(const uint8_t *p, size_t n)
+{
+    if (n >= 32)
+        return mo_xxh64(p, n);
+    uint64_t h = XP5 + (uint64_t)n;
+    size_t i = 0; /* indexes, not pointers: p may be NULL when n == 0 */
+    for (; n - i >= 8; i += 8) {
+        const uint64_t k = rotl64(mo_load_le64(p + i) * XP2, 31) * XP1;
+        h = rotl64(h ^ k, 27) * XP1 + XP4;
+    }
+    if (n - i >= 4) {
+        h ^= (uint64_t)mo_load_le32(p + i) * XP1;
+        h = rotl64(h, 23) * XP2 + XP3;
+        i += 4;
+    }
+    for (; i < n; i++) {
+        h ^= (uint64_t)p[i] * XP5;
+        h = rotl64(h, 11) * XP1;
+    }
+    h ^= h >> 33;
+    h *= XP2;
+    h ^= h >> 29;
+    h *= XP3;
+    h ^= h >> 32;
+    return h;
+}
+
 uint64_t mo_obj_bf_key(const uint8_t *p, size_t n)
 {
-    return mo_xxh64(p, n);
+    return bf_key(p, n);
 }
 
 __extension__ typedef unsigned __int128 u128;
@@ -457,44 +500,68 @@ static int hbf_parse(hbf_view *h, const uint8_t *p, size_t n, mo_err *err)
     return MO_OK;
 }
 
-int mo_obj_filter_test(bool *present_out, uint8_t bf_type, const uint8_t *filter, size_t flen,
-                       const uint8_t *v, size_t n, mo_err *err)
+int mo_obj_filter_parse(mo_obj_filter *out, uint8_t bf_type, const uint8_t *filter, size_t flen,
+                        mo_err *err)
 {
     int rc;
-    *present_out = false;
+    memset(out, 0, sizeof(*out));
+    out->type = bf_type;
     switch (bf_type) {
-    case MO_OBJ_BF_PLAIN: {
-        mo_obj_bfuse bf;
-        if ((rc = mo_obj_bfuse_parse(&bf, filter, flen, err)) < 0)
-            return rc;
-        *present_out = mo_obj_bfuse_contains(&bf, mo_obj_bf_key(v, n));
-        return MO_OK;
-    }
-    case MO_OBJ_BF_PREFIX: {
-        mo_obj_bfuse bf;
-        int plen;
-        if ((rc = pbf_parse(&bf, &plen, filter, flen, err)) < 0)
-            return rc;
-        if (n < (size_t)plen)
-            return mo_err_set(err, MO_EINVAL, "prefix filter: value of %zu bytes, prefix %d", n,
-                              plen);
-        *present_out = mo_obj_bfuse_contains(&bf, mo_obj_bf_key(v, (size_t)plen));
-        return MO_OK;
-    }
+    case MO_OBJ_BF_PLAIN:
+        return mo_obj_bfuse_parse(&out->full, filter, flen, err);
+    case MO_OBJ_BF_PREFIX:
+        return pbf_parse(&out->l1, &out->plen1, filter, flen, err);
     case MO_OBJ_BF_HYBRID: {
         hbf_view h;
         if ((rc = hbf_parse(&h, filter, flen, err)) < 0)
             return rc;
-        if (n != MO_OBJ_ROWID_LEN)
-            return mo_err_set(err, MO_EINVAL, "hybrid filter: value of %zu bytes, need a rowid", n);
-        *present_out = mo_obj_bfuse_contains(&h.l1, mo_obj_bf_key(v, (size_t)h.plen1)) &&
-                       mo_obj_bfuse_contains(&h.l2, mo_obj_bf_key(v, (size_t)h.plen2)) &&
-                       mo_obj_bfuse_contains(&h.full, mo_obj_bf_key(v, n));
+        out->l1 = h.l1;
+        out->l2 = h.l2;
+        out->full = h.full;
+        out->plen1 = h.plen1;
+        out->plen2 = h.plen2;
         return MO_OK;
     }
     default:
         return mo_err_set(err, MO_ECORRUPT, "bloom filter type %u unknown", bf_type);
     }
+}
+
+int mo_obj_filter_contains(const mo_obj_filter *f, const uint8_t *v, size_t n, bool *present_out,
+                           mo_err *err)
+{
+    *present_out = false;
+    switch (f->type) {
+    case MO_OBJ_BF_PLAIN:
+        *present_out = mo_obj_bfuse_contains(&f->full, bf_key(v, n));
+        return MO_OK;
+    case MO_OBJ_BF_PREFIX:
+        if (n < (size_t)f->plen1)
+            return mo_err_set(err, MO_EINVAL, "prefix filter: value of %zu bytes, prefix %d", n,
+                              f->plen1);
+        *present_out = mo_obj_bfuse_contains(&f->l1, bf_key(v, (size_t)f->plen1));
+        return MO_OK;
+    case MO_OBJ_BF_HYBRID:
+        if (n != MO_OBJ_ROWID_LEN)
+            return mo_err_set(err, MO_EINVAL, "hybrid filter: value of %zu bytes, need a rowid", n);
+        *present_out = mo_obj_bfuse_contains(&f->l1, bf_key(v, (size_t)f->plen1)) &&
+                       mo_obj_bfuse_contains(&f->l2, bf_key(v, (size_t)f->plen2)) &&
+                       mo_obj_bfuse_contains(&f->full, bf_key(v, n));
+        return MO_OK;
+    default:
+        return mo_err_set(err, MO_ECORRUPT, "bloom filter type %u unknown", f->type);
+    }
+}
+
+int mo_obj_filter_test(bool *present_out, uint8_t bf_type, const uint8_t *filter, size_t flen,
+                       const uint8_t *v, size_t n, mo_err *err)
+{
+    mo_obj_filter f;
+    *present_out = false;
+    int rc = mo_obj_filter_parse(&f, bf_type, filter, flen, err);
+    if (rc < 0)
+        return rc;
+    return mo_obj_filter_contains(&f, v, n, present_out, err);
 }
 
 /* Bytes a filter hashes for one row (ForeachWindowBytes). */

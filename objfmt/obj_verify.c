@@ -25,8 +25,13 @@ typedef struct vctx {
     unsigned max_problems;
     bool aborted;
     mo_buf scratch;
-    mo_buf bf0;      /* slot-0 BF area (after struct checks) */
+    mo_buf bf0;      /* slot-0 BF area index: (offset, length) per filter, when it is sound */
     uint16_t bf_ver; /* its IOEntry version */
+    uint64_t bf_off; /* its file offset */
+    mo_buf bfblk;    /* the current block's filter bytes (deep level) */
+    mo_obj_filter flt; /* ... parsed once per block */
+    int flt_rc;        /* ... or why it does not parse */
+    mo_err flt_err;
     int *pos2seq;    /* slot-0 block 0: position -> seqnum */
     bool tombstone;
 } vctx;
@@ -258,33 +263,46 @@ static int check_areas(vctx *v, const mo_obj_meta *m)
     int rc;
     for (uint32_t s = 0; s < m->slot_count && !v->aborted; s++) {
         const mo_obj_slotmeta *sl = &m->slots[s];
-        /* BF area */
+        /* BF area: only its IOEntry header and index here (check_layout made it raw and
+         * inside the object); the deep level reads one block's filter at a time, so memory
+         * does not grow with the object */
         const mo_obj_extent *bx = &sl->hdr.bf_extent;
-        if ((rc = mo_obj__read_extent(v->r, &v->scratch, bx, &e)) < 0) {
+        size_t n = bx->length;
+        uint8_t hdr[8];
+        if (n >= 8 && (rc = mo_obj_reader_read(v->r, hdr, sizeof(hdr), bx->offset, &e)) < 0) {
             if ((rc = report_err(v, rc, &e, bx->offset, (int)s, -1, -1, "BF area")) == MO_ENOMEM ||
                 rc == MO_EIO)
                 return rc;
             continue;
         }
-        const uint8_t *p = v->scratch.ptr;
-        size_t n = v->scratch.len;
         uint32_t want = sl->block_count + 1;
-        if (n < 8 || mo_load_le16(p) != MO_OBJ_IOET_BF ||
-            (mo_load_le16(p + 2) != 1 && mo_load_le16(p + 2) != 2)) {
+        if (n < 8 || mo_load_le16(hdr) != MO_OBJ_IOET_BF ||
+            (mo_load_le16(hdr + 2) != 1 && mo_load_le16(hdr + 2) != 2)) {
             report(v, MO_ECORRUPT, bx->offset, false, (int)s, -1, -1, "BF area.IOEntry",
                    "BF area does not start with IOEntry {3,1|2}");
             continue;
         }
-        uint32_t cnt = mo_load_le32(p + 4);
+        uint32_t cnt = mo_load_le32(hdr + 4);
         if (cnt != want || (n - 8) / 8 < cnt) {
             report(v, MO_ECORRUPT, bx->offset + 4, false, (int)s, -1, -1, "BF area.count",
                    "BF area count %u, want blocks+1 = %u", cnt, want);
             continue;
         }
+        v->scratch.len = 0;
+        if (mo_buf_reserve(&v->scratch, 8 * (size_t)cnt) < 0)
+            return MO_ENOMEM;
+        if ((rc = mo_obj_reader_read(v->r, v->scratch.ptr, 8 * (size_t)cnt, bx->offset + 8, &e)) <
+            0) {
+            if ((rc = report_err(v, rc, &e, bx->offset, (int)s, -1, -1, "BF area")) == MO_ENOMEM ||
+                rc == MO_EIO)
+                return rc;
+            continue;
+        }
+        const uint8_t *ix = v->scratch.ptr;
         uint64_t expect = 4 + 8ull * cnt;
         bool ok = true;
         for (uint32_t i = 0; i < cnt && ok; i++) {
-            uint32_t fo = mo_load_le32(p + 8 + 8 * (size_t)i), fl = mo_load_le32(p + 12 + 8 * (size_t)i);
+            uint32_t fo = mo_load_le32(ix + 8 * (size_t)i), fl = mo_load_le32(ix + 4 + 8 * (size_t)i);
             if (fo != expect || (uint64_t)fo + fl > n - 4) {
                 report(v, MO_ECORRUPT, bx->offset + 8 + 8ull * i, false, (int)s, i, -1,
                        "BF area.entry", "filter %u at %u+%u, want contiguous at %llu within %zu",
@@ -299,9 +317,10 @@ static int check_areas(vctx *v, const mo_obj_meta *m)
                    (unsigned long long)expect);
         if (s == 0 && ok) {
             v->bf0.len = 0;
-            if (mo_buf_put(&v->bf0, p, n) < 0)
+            if (mo_buf_put(&v->bf0, ix, 8 * (size_t)cnt) < 0)
                 return MO_ENOMEM;
-            v->bf_ver = mo_load_le16(p + 2);
+            v->bf_ver = mo_load_le16(hdr + 2);
+            v->bf_off = bx->offset;
         }
         /* ZM area */
         const mo_obj_extent *zx = &sl->hdr.zm_area;
@@ -311,7 +330,7 @@ static int check_areas(vctx *v, const mo_obj_meta *m)
                 return rc;
             continue;
         }
-        p = v->scratch.ptr;
+        const uint8_t *p = v->scratch.ptr;
         n = v->scratch.len;
         if (n < 8 || mo_load_le16(p) != MO_OBJ_IOET_ZM || mo_load_le16(p + 2) != 1 ||
             mo_load_le32(p + 4) != sl->block_count || (n - 8) / 8 < sl->block_count) {
@@ -434,35 +453,78 @@ static void check_stats(vctx *v, const mo_obj_meta *m, uint64_t origin)
 
 /* ---------------- deep level ---------------- */
 
-static const uint8_t *bf_block_filter(vctx *v, uint32_t b, uint32_t *len)
+/*
+ * Reads block b's filter (its slot-0 BF area index entry says where) into v->bfblk and
+ * parses it once into v->flt (a parse failure is kept in flt_rc/flt_err and reported by the
+ * first column checked against it). *len = 0 when the block has no filter.
+ */
+static int bf_block_filter(vctx *v, uint32_t b, uint8_t type, uint32_t *len)
 {
-    const uint8_t *p = v->bf0.ptr;
-    *len = mo_load_le32(p + 12 + 8 * (size_t)b);
-    return p + 4 + mo_load_le32(p + 8 + 8 * (size_t)b);
+    const uint8_t *ix = v->bf0.ptr + 8 * (size_t)b;
+    const uint32_t fo = mo_load_le32(ix), fl = mo_load_le32(ix + 4);
+    *len = 0;
+    if (!fl)
+        return MO_OK;
+    v->bfblk.len = 0;
+    if (mo_buf_reserve(&v->bfblk, fl) < 0)
+        return MO_ENOMEM;
+    mo_err e;
+    const uint64_t off = v->bf_off + 4 + fo;
+    int rc = mo_obj_reader_read(v->r, v->bfblk.ptr, fl, off, &e);
+    if (rc < 0) {
+        rc = report_err(v, rc, &e, off, 0, b, -1, "bloom filter");
+        return rc == MO_ENOMEM || rc == MO_EIO ? rc : MO_OK;
+    }
+    v->bfblk.len = fl;
+    *len = fl;
+    v->flt_rc = mo_obj_filter_parse(&v->flt, type, v->bfblk.ptr, fl, &v->flt_err);
+    return MO_OK;
 }
 
-/* Every row's value of column seqnum in block b against the block's filter. */
-static int bf_check_column(vctx *v, const mo_obj_vec *vec, uint8_t type, const uint8_t *f,
-                           uint32_t flen, uint32_t b, int seq, uint32_t limit, bool quiet)
+/* Every row's value of column seqnum in block b against the block's (parsed) filter. */
+static int bf_check_column(vctx *v, const mo_obj_vec *vec, uint32_t b, int seq, uint32_t limit,
+                           bool quiet)
 {
-    uint32_t n = vec->length < limit ? vec->length : limit;
+    const uint32_t n = vec->length < limit ? vec->length : limit;
+    const bool vl = mo_obj_type_is_varlena(vec->type.oid);
+    const bool cst = vec->cls == MO_OBJ_VEC_CONST;
+    const bool cnull = cst && mo_obj_vec_is_const_null(vec);
+    const size_t size = vec->type.size > 0 ? (size_t)vec->type.size : 0;
+    const uint8_t *nw = vec->null_words;
     for (uint32_t r = 0; r < n; r++) {
         const uint8_t *p = NULL;
         uint32_t len = 0;
-        if (mo_obj_vec_is_null(vec, r)) {
-            if (mo_obj_type_is_varlena(vec->type.oid))
+        /* mo_obj_vec_is_null / _value, inline */
+        const bool isnull = cst ? cnull
+                                : nw && r < vec->null_bits && (r >> 3) < vec->null_words_bytes &&
+                                      ((nw[r >> 3] >> (r & 7)) & 1);
+        if (isnull) {
+            if (vl)
                 p = (const uint8_t *)"", len = 0;
             else
                 p = mo_obj_vec_slot(vec, r), len = (uint32_t)vec->type.size;
             if (!p)
                 continue;
         } else {
-            mo_obj_vec_value(vec, r, &p, &len);
+            const uint8_t *slot = cst ? vec->data : vec->data + (size_t)r * size;
+            if (!vl) {
+                p = slot;
+                len = (uint32_t)vec->type.size;
+            } else if (slot[0] <= 23) {
+                p = slot + 1;
+                len = slot[0];
+            } else {
+                len = mo_load_le32(slot + 8);
+                p = vec->area + mo_load_le32(slot + 4);
+            }
         }
         bool present;
         mo_err e;
-        int rc = mo_obj_filter_test(&present, type, f, flen, p, len, &e);
+        int rc = v->flt_rc;
         if (rc < 0)
+            return quiet ? rc
+                         : report(v, rc, 0, false, 0, b, seq, "bloom filter", "%s", v->flt_err.msg);
+        if ((rc = mo_obj_filter_contains(&v->flt, p, len, &present, &e)) < 0)
             return quiet ? rc : report(v, rc, 0, false, 0, b, seq, "bloom filter", "%s", e.msg);
         v->res->bf_keys_checked++;
         if (!present)
@@ -498,8 +560,11 @@ static int verify_deep(vctx *v, const mo_obj_meta *m, bool sorted)
     for (uint32_t b = 0; b < sl->block_count && !v->aborted; b++) {
         const mo_obj_blockmeta *bm = &sl->blocks[b];
         uint32_t flen = 0;
-        const uint8_t *f = v->bf0.len ? bf_block_filter(v, b, &flen) : NULL;
-        bool check_bf = f && flen && v->bf_ver >= 2; /* v1 filters may have false negatives */
+        /* v1 filters may have false negatives: not checked, so not read */
+        if (v->bf0.len && v->bf_ver >= 2 &&
+            (rc = bf_block_filter(v, b, bm->hdr.bf_type, &flen)) < 0)
+            goto out;
+        bool check_bf = flen != 0;
         for (uint16_t s = 0; s < bm->hdr.meta_column_count && !v->aborted; s++) {
             const mo_obj_colmeta *cm = &bm->cols[s];
             if (!cm->type)
@@ -584,18 +649,18 @@ static int verify_deep(vctx *v, const mo_obj_meta *m, bool sorted)
                 uint8_t ft = bm->hdr.bf_type;
                 if (ft == MO_OBJ_BF_HYBRID) {
                     if (s == 0)
-                        bf_check_column(v, &vec, ft, f, flen, b, s, UINT32_MAX, false);
+                        bf_check_column(v, &vec, b, s, UINT32_MAX, false);
                 } else if (!pk_decided) {
                     /* the object does not record its PK: the candidate whose values pass */
-                    if (bf_check_column(v, &vec, ft, f, flen, b, s, 64, true) == MO_OK &&
+                    if (bf_check_column(v, &vec, b, s, 64, true) == MO_OK &&
                         (sl->cols[s].ndv == sl->hdr.rows || s == sl->hdr.sort_key ||
-                         bf_check_column(v, &vec, ft, f, flen, b, s, UINT32_MAX, true) == MO_OK)) {
+                         bf_check_column(v, &vec, b, s, UINT32_MAX, true) == MO_OK)) {
                         pk = s;
                         pk_decided = true;
-                        bf_check_column(v, &vec, ft, f, flen, b, s, UINT32_MAX, false);
+                        bf_check_column(v, &vec, b, s, UINT32_MAX, false);
                     }
                 } else if (s == pk) {
-                    bf_check_column(v, &vec, ft, f, flen, b, s, UINT32_MAX, false);
+                    bf_check_column(v, &vec, b, s, UINT32_MAX, false);
                 }
             }
         }
@@ -684,6 +749,7 @@ static void vctx_dispose(vctx *v)
 {
     mo_buf_dispose(&v->scratch);
     mo_buf_dispose(&v->bf0);
+    mo_buf_dispose(&v->bfblk);
 }
 
 static int vctx_finish(vctx *v, int rc)

@@ -381,77 +381,73 @@ static void zm_set_sum(mo_obj_zm *zm, uint64_t bits)
 }
 
 /* GetSumValue: widened accumulators; an overflowing addition makes the stored sum 0. */
-static void vec_sum(mo_obj_zm *zm, const mo_obj_vec *v)
+typedef struct sum_acc {
+    int64_t si;
+    uint64_t su;
+    double sf;
+    bool any, ovf;
+} sum_acc;
+
+static void sum_add(sum_acc *a, uint8_t oid, int sz, const uint8_t *p)
 {
-    const uint8_t oid = v->type.oid;
-    const int sz = fixed_len(oid);
-    int64_t si = 0;
-    uint64_t su = 0;
-    double sf = 0;
-    bool any = false, ovf = false;
-    for (uint32_t r = 0; r < v->length; r++) {
-        if (mo_obj_vec_is_null(v, r))
-            continue;
-        const uint8_t *p;
-        uint32_t n;
-        mo_obj_vec_value(v, r, &p, &n);
-        if (sz <= 0 || n < (uint32_t)sz)
-            continue; /* only a malformed view can get here */
-        any = true;
-        if (ovf)
-            continue;
-        if (is_signed_int(oid) || oid == MO_T_DECIMAL64) {
-            int64_t x;
-            switch (sz) {
-            case 1:
-                x = (int8_t)p[0];
-                break;
-            case 2:
-                x = (int16_t)mo_load_le16(p);
-                break;
-            case 4:
-                x = (int32_t)mo_load_le32(p);
-                break;
-            default:
-                x = ld_i64(p);
-                break;
-            }
-            const int64_t c = (int64_t)((uint64_t)si + (uint64_t)x);
-            /* addInt: kept only when (c > a) == (b > 0); Add64: sign flip of like signs */
-            const bool bad = oid == MO_T_DECIMAL64 ? ((si < 0) == (x < 0) && (c < 0) != (si < 0))
-                                                   : ((c > si) != (x > 0));
-            if (bad)
-                ovf = true;
-            else
-                si = c;
-        } else if (is_unsigned_int(oid)) {
-            const uint64_t x = sz == 1   ? p[0]
-                               : sz == 2 ? mo_load_le16(p)
-                               : sz == 4 ? mo_load_le32(p)
-                                         : mo_load_le64(p);
-            const uint64_t c = su + x;
-            if ((c > su) != (x > 0))
-                ovf = true;
-            else
-                su = c;
-        } else if (oid == MO_T_FLOAT32) {
-            sf += (double)ld_f32(p);
-        } else {
-            sf += ld_f64(p);
-        }
-    }
-    if (!any)
+    a->any = true;
+    if (a->ovf)
         return;
-    if (ovf) {
+    if (is_signed_int(oid) || oid == MO_T_DECIMAL64) {
+        int64_t x;
+        switch (sz) {
+        case 1:
+            x = (int8_t)p[0];
+            break;
+        case 2:
+            x = (int16_t)mo_load_le16(p);
+            break;
+        case 4:
+            x = (int32_t)mo_load_le32(p);
+            break;
+        default:
+            x = ld_i64(p);
+            break;
+        }
+        const int64_t c = (int64_t)((uint64_t)a->si + (uint64_t)x);
+        /* addInt: kept only when (c > a) == (b > 0); Add64: sign flip of like signs */
+        const bool bad = oid == MO_T_DECIMAL64 ? ((a->si < 0) == (x < 0) && (c < 0) != (a->si < 0))
+                                               : ((c > a->si) != (x > 0));
+        if (bad)
+            a->ovf = true;
+        else
+            a->si = c;
+    } else if (is_unsigned_int(oid)) {
+        const uint64_t x = sz == 1   ? p[0]
+                           : sz == 2 ? mo_load_le16(p)
+                           : sz == 4 ? mo_load_le32(p)
+                                     : mo_load_le64(p);
+        const uint64_t c = a->su + x;
+        if ((c > a->su) != (x > 0))
+            a->ovf = true;
+        else
+            a->su = c;
+    } else if (oid == MO_T_FLOAT32) {
+        a->sf += (double)ld_f32(p);
+    } else {
+        a->sf += ld_f64(p);
+    }
+}
+
+static void sum_store(mo_obj_zm *zm, uint8_t oid, const sum_acc *a)
+{
+    if (!a->any)
+        return;
+    if (a->ovf) {
         zm_set_sum(zm, 0);
     } else if (oid == MO_T_FLOAT32 || oid == MO_T_FLOAT64) {
         uint64_t bits;
-        memcpy(&bits, &sf, sizeof(bits));
+        memcpy(&bits, &a->sf, sizeof(bits));
         zm_set_sum(zm, bits);
     } else if (is_unsigned_int(oid)) {
-        zm_set_sum(zm, su);
+        zm_set_sum(zm, a->su);
     } else {
-        zm_set_sum(zm, (uint64_t)si);
+        zm_set_sum(zm, (uint64_t)a->si);
     }
 }
 
@@ -464,23 +460,28 @@ static bool value_is_nan(uint8_t oid, const uint8_t *p, uint32_t n)
     return false;
 }
 
-void mo_obj_zm_from_vec(mo_obj_zm *out, const mo_obj_vec *v, uint8_t scale, bool bool_max_or)
+/*
+ * Row-by-row path through the generic accessors. Only views whose type.size disagrees with
+ * their oid (or oids without a fixed length) get here; mo_obj_vec_decode never returns such
+ * a view, so the verifier and the writer always take the specialised loops below.
+ */
+static void zm_from_vec_generic(mo_obj_zm *out, const mo_obj_vec *v, bool bool_max_or)
 {
     const uint8_t oid = v->type.oid;
-    mo_obj_zm_init(out, oid, scale);
-    if (oid == MO_T_DECIMAL256)
-        return; /* BatchUpdateZM returns early, and decimal256 has no sum */
-
+    const int sz = fixed_len(oid);
     const uint8_t *minp = NULL, *maxp = NULL;
     uint32_t minn = 0, maxn = 0;
     bool found = false;
     uint8_t band = 1, bor = 0;
+    sum_acc acc = {0};
     for (uint32_t r = 0; r < v->length; r++) {
         if (mo_obj_vec_is_null(v, r))
             continue;
         const uint8_t *p;
         uint32_t n;
         mo_obj_vec_value(v, r, &p, &n);
+        if (sz > 0 && n >= (uint32_t)sz && mo_obj_zm_has_sum(oid))
+            sum_add(&acc, oid, sz, p);
         if (oid == MO_T_BOOL) {
             const uint8_t b = n >= 1 && p[0] != 0;
             band &= b;
@@ -517,7 +518,535 @@ void mo_obj_zm_from_vec(mo_obj_zm *out, const mo_obj_vec *v, uint8_t scale, bool
         }
     }
     if (mo_obj_zm_has_sum(oid))
-        vec_sum(out, v);
+        sum_store(out, oid, &acc);
+}
+
+/* ---- specialised loops ---- */
+
+__extension__ typedef unsigned __int128 u128;
+
+/* Native-order loads of unaligned wire bytes (the wire is little-endian). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define LE16(x) __builtin_bswap16(x)
+#define LE32(x) __builtin_bswap32(x)
+#define LE64(x) __builtin_bswap64(x)
+#define BE64(x) (x)
+#else
+#define LE16(x) (x)
+#define LE32(x) (x)
+#define LE64(x) (x)
+#define BE64(x) __builtin_bswap64(x)
+#endif
+
+static inline uint8_t fl8(const uint8_t *p)
+{
+    return p[0];
+}
+static inline uint16_t fl16(const uint8_t *p)
+{
+    uint16_t x;
+    memcpy(&x, p, 2);
+    return LE16(x);
+}
+static inline uint32_t fl32(const uint8_t *p)
+{
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return LE32(x);
+}
+static inline uint64_t fl64(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return LE64(x);
+}
+/* first 8 bytes as a big-endian number: memcmp order of 8-byte prefixes */
+static inline uint64_t fbe64(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return BE64(x);
+}
+
+static void store_le(uint8_t *p, uint64_t v, int sz)
+{
+    switch (sz) {
+    case 1:
+        p[0] = (uint8_t)v;
+        break;
+    case 2:
+        mo_store_le16(p, (uint16_t)v);
+        break;
+    case 4:
+        mo_store_le32(p, (uint32_t)v);
+        break;
+    default:
+        mo_store_le64(p, v);
+        break;
+    }
+}
+
+/* Null bits of rows [64w, 64w + 64), exactly as mo_obj_vec_is_null sees them. */
+static inline uint64_t null_word(const mo_obj_vec *v, uint32_t w)
+{
+    const uint64_t first = (uint64_t)w * 64;
+    if (first >= v->null_bits)
+        return 0;
+    const uint64_t off = (uint64_t)w * 8;
+    if (off >= v->null_words_bytes)
+        return 0;
+    uint64_t x;
+    if (v->null_words_bytes - off >= 8) {
+        x = fl64(v->null_words + off);
+    } else {
+        x = 0;
+        for (uint64_t i = 0; off + i < v->null_words_bytes; i++)
+            x |= (uint64_t)v->null_words[off + i] << (8 * i);
+    }
+    if (v->null_bits - first < 64)
+        x &= ((uint64_t)1 << (v->null_bits - first)) - 1;
+    return x;
+}
+
+static inline bool flat_has_nulls(const mo_obj_vec *v)
+{
+    return v->null_words && v->null_bits && v->null_words_bytes;
+}
+
+/* At least one non-null row (FLAT/DIST views). */
+static bool any_live(const mo_obj_vec *v)
+{
+    if (!v->length)
+        return false;
+    if (!flat_has_nulls(v))
+        return true;
+    for (uint32_t base = 0; base < v->length; base += 64) {
+        const uint32_t span = v->length - base < 64 ? v->length - base : 64;
+        const uint64_t live = span == 64 ? UINT64_MAX : ((uint64_t)1 << span) - 1;
+        if (~null_word(v, base / 64) & live)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Runs the statement list for every non-null row r (uint32_t) of a FLAT/DIST view, in row
+ * order: one tight loop without nulls, otherwise a bitmap word at a time (word without
+ * nulls: tight loop over its 64 rows; else its clear bits).
+ */
+#define FOR_LIVE_ROWS(v, r, ...)                                                               \
+    do {                                                                                       \
+        const uint32_t len_ = (v)->length;                                                     \
+        if (!flat_has_nulls(v)) {                                                              \
+            for (uint32_t r = 0; r < len_; r++) {                                              \
+                __VA_ARGS__                                                                    \
+            }                                                                                  \
+        } else {                                                                               \
+            for (uint32_t base_ = 0; base_ < len_; base_ += 64) {                              \
+                const uint32_t end_ = len_ - base_ < 64 ? len_ : base_ + 64;                   \
+                const uint64_t nw_ = null_word((v), base_ / 64);                               \
+                if (!nw_) {                                                                    \
+                    for (uint32_t r = base_; r < end_; r++) {                                  \
+                        __VA_ARGS__                                                            \
+                    }                                                                          \
+                } else {                                                                       \
+                    const uint32_t span_ = end_ - base_;                                       \
+                    uint64_t live_ =                                                           \
+                        ~nw_ & (span_ == 64 ? UINT64_MAX : ((uint64_t)1 << span_) - 1);        \
+                    while (live_) {                                                            \
+                        const uint32_t r = base_ + (uint32_t)__builtin_ctzll(live_);           \
+                        live_ &= live_ - 1;                                                    \
+                        __VA_ARGS__                                                            \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
+/*
+ * Integers and everything compared as one (date, time, datetime, timestamp, decimal64, year,
+ * enum, bit): min, max and the wrapping sum in one vectorisable pass. Equal integers have
+ * equal bytes, so "first of equal values" needs no tracking.
+ */
+#define INT_KERNEL(T, LD, TMIN, TMAX, mnout, mxout, sumout)                                   \
+    do {                                                                                       \
+        T mn_ = TMAX, mx_ = TMIN;                                                              \
+        uint64_t s_ = 0;                                                                       \
+        const uint8_t *d_ = v->data;                                                           \
+        FOR_LIVE_ROWS(v, r_, {                                                                 \
+            const T x_ = (T)LD(d_ + (size_t)r_ * sizeof(T));                                   \
+            mn_ = x_ < mn_ ? x_ : mn_;                                                         \
+            mx_ = x_ > mx_ ? x_ : mx_;                                                         \
+            s_ += (uint64_t)x_;                                                                \
+        });                                                                                    \
+        mnout = (int64_t)mn_;                                                                  \
+        mxout = (int64_t)mx_;                                                                  \
+        sumout = s_;                                                                           \
+    } while (0)
+
+/* Exact GetSumValue of a FLAT view with the sequential overflow rule (the rare slow case). */
+static void flat_sum_exact(sum_acc *acc, const mo_obj_vec *v, int sz)
+{
+    const uint8_t oid = v->type.oid;
+    const uint8_t *d = v->data;
+    FOR_LIVE_ROWS(v, r, { sum_add(acc, oid, sz, d + (size_t)r * (size_t)sz); });
+}
+
+static void zm_put_fixed(mo_obj_zm *out, const uint8_t *mn, const uint8_t *mx, int sz)
+{
+    mo_obj_zm_update(out, mn, (size_t)sz);
+    mo_obj_zm_update(out, mx, (size_t)sz);
+}
+
+/* 1..8-byte integer-like types. */
+static void zm_flat_int(mo_obj_zm *out, const mo_obj_vec *v, int sz)
+{
+    const uint8_t oid = v->type.oid;
+    const bool sgn = !(is_unsigned_int(oid) || oid == MO_T_ENUM);
+    int64_t mn = 0, mx = 0;
+    uint64_t s = 0;
+    if (sgn) {
+        switch (sz) {
+        case 1:
+            INT_KERNEL(int8_t, fl8, INT8_MIN, INT8_MAX, mn, mx, s);
+            break;
+        case 2:
+            INT_KERNEL(int16_t, fl16, INT16_MIN, INT16_MAX, mn, mx, s);
+            break;
+        case 4:
+            INT_KERNEL(int32_t, fl32, INT32_MIN, INT32_MAX, mn, mx, s);
+            break;
+        default:
+            INT_KERNEL(int64_t, fl64, INT64_MIN, INT64_MAX, mn, mx, s);
+            break;
+        }
+    } else {
+        switch (sz) {
+        case 1:
+            INT_KERNEL(uint8_t, fl8, 0, UINT8_MAX, mn, mx, s);
+            break;
+        case 2:
+            INT_KERNEL(uint16_t, fl16, 0, UINT16_MAX, mn, mx, s);
+            break;
+        case 4:
+            INT_KERNEL(uint32_t, fl32, 0, UINT32_MAX, mn, mx, s);
+            break;
+        default:
+            INT_KERNEL(uint64_t, fl64, 0, UINT64_MAX, mn, mx, s);
+            break;
+        }
+    }
+    if (!any_live(v))
+        return; /* NewZM as is, sum bytes untouched */
+    uint8_t a[8], b[8];
+    store_le(a, (uint64_t)mn, sz);
+    store_le(b, (uint64_t)mx, sz);
+    zm_put_fixed(out, a, b, sz);
+    if (!mo_obj_zm_has_sum(oid))
+        return;
+    /*
+     * Sums of <= 32-bit values cannot leave the 64-bit accumulator (2^32 rows at most). For
+     * 64-bit values every prefix sum lies in [len * min(mn, 0), len * max(mx, 0)]: when that
+     * fits, the wrapping sum is exact; otherwise redo it with MO's sequential overflow rule.
+     */
+    __extension__ const __int128 len = v->length;
+    bool exact = sz < 8;
+    if (sz == 8 && sgn)
+        exact = len * (mx > 0 ? mx : 0) <= INT64_MAX && len * (mn < 0 ? mn : 0) >= INT64_MIN;
+    else if (sz == 8)
+        exact = (u128)len * (uint64_t)mx <= UINT64_MAX;
+    if (exact) {
+        zm_set_sum(out, s);
+        return;
+    }
+    sum_acc acc = {0};
+    flat_sum_exact(&acc, v, sz);
+    sum_store(out, oid, &acc);
+}
+
+/* float32/float64: NaN skipped for min/max (x < NaN and x > NaN are false), kept in the
+ * row-order double sum; ±0 ties keep the first value seen, as the strict compares do. */
+static void zm_flat_float(mo_obj_zm *out, const mo_obj_vec *v, bool f32)
+{
+    const uint8_t *d = v->data;
+    double sf = 0;
+    uint8_t a[8], b[8];
+    bool found;
+    if (f32) {
+        float mn = INFINITY, mx = -INFINITY;
+        FOR_LIVE_ROWS(v, r, {
+            const uint32_t u = fl32(d + (size_t)r * 4);
+            float x;
+            memcpy(&x, &u, 4);
+            if (x < mn)
+                mn = x;
+            if (x > mx)
+                mx = x;
+            sf += (double)x;
+        });
+        found = mn <= mx;
+        uint32_t um, ux;
+        memcpy(&um, &mn, 4);
+        memcpy(&ux, &mx, 4);
+        mo_store_le32(a, um);
+        mo_store_le32(b, ux);
+    } else {
+        double mn = INFINITY, mx = -INFINITY;
+        FOR_LIVE_ROWS(v, r, {
+            const uint64_t u = fl64(d + (size_t)r * 8);
+            double x;
+            memcpy(&x, &u, 8);
+            if (x < mn)
+                mn = x;
+            if (x > mx)
+                mx = x;
+            sf += x;
+        });
+        found = mn <= mx;
+        uint64_t um, ux;
+        memcpy(&um, &mn, 8);
+        memcpy(&ux, &mx, 8);
+        mo_store_le64(a, um);
+        mo_store_le64(b, ux);
+    }
+    if (found)
+        zm_put_fixed(out, a, b, f32 ? 4 : 8);
+    if (any_live(v)) {
+        uint64_t bits;
+        memcpy(&bits, &sf, sizeof(bits));
+        zm_set_sum(out, bits);
+    }
+}
+
+/*
+ * Multi-word values, ordered by a 128-bit unsigned key k then a u64 l (the Rowid/Blockid
+ * numbers); signed parts are biased by 2^63. Equal keys mean equal bytes.
+ */
+
+static inline void key_dec128(const uint8_t *p, u128 *k, uint64_t *l)
+{
+    *k = ((u128)(fl64(p + 8) ^ (1ull << 63)) << 64) | fl64(p);
+    *l = 0;
+}
+static inline void key_ts(const uint8_t *p, u128 *k, uint64_t *l)
+{
+    *k = ((u128)(fl64(p + 4) ^ (1ull << 63)) << 64) | fl32(p);
+    *l = 0;
+}
+static inline void key_uuid(const uint8_t *p, u128 *k, uint64_t *l)
+{
+    *k = ((u128)fbe64(p) << 64) | fbe64(p + 8);
+    *l = 0;
+}
+static inline void key_rowid(const uint8_t *p, u128 *k, uint64_t *l)
+{
+    *k = ((u128)fbe64(p) << 64) | fbe64(p + 8);
+    *l = ((uint64_t)fl16(p + 16) << 48) | ((uint64_t)fl16(p + 18) << 32) | fl32(p + 20);
+}
+static inline void key_blockid(const uint8_t *p, u128 *k, uint64_t *l)
+{
+    *k = ((u128)fbe64(p) << 64) | fbe64(p + 8);
+    *l = ((uint64_t)fl16(p + 16) << 16) | fl16(p + 18);
+}
+
+#define WIDE_SCAN(KEY)                                                                         \
+    FOR_LIVE_ROWS(v, r, {                                                                      \
+        const uint8_t *p = d + (size_t)r * (size_t)sz;                                         \
+        u128 k;                                                                                \
+        uint64_t l;                                                                            \
+        KEY(p, &k, &l);                                                                        \
+        if (!mnp) {                                                                            \
+            mnp = mxp = p;                                                                     \
+            mnk = mxk = k;                                                                     \
+            mnl = mxl = l;                                                                     \
+        } else {                                                                               \
+            if (k < mnk || (k == mnk && l < mnl)) {                                            \
+                mnp = p;                                                                       \
+                mnk = k;                                                                       \
+                mnl = l;                                                                       \
+            }                                                                                  \
+            if (k > mxk || (k == mxk && l > mxl)) {                                            \
+                mxp = p;                                                                       \
+                mxk = k;                                                                       \
+                mxl = l;                                                                       \
+            }                                                                                  \
+        }                                                                                      \
+    })
+
+static void zm_flat_wide(mo_obj_zm *out, const mo_obj_vec *v, int sz)
+{
+    const uint8_t *d = v->data;
+    const uint8_t *mnp = NULL, *mxp = NULL;
+    u128 mnk = 0, mxk = 0;
+    uint64_t mnl = 0, mxl = 0;
+    switch (v->type.oid) {
+    case MO_T_DECIMAL128:
+        WIDE_SCAN(key_dec128);
+        break;
+    case MO_T_TS:
+        WIDE_SCAN(key_ts);
+        break;
+    case MO_T_UUID:
+        WIDE_SCAN(key_uuid);
+        break;
+    case MO_T_ROWID:
+        WIDE_SCAN(key_rowid);
+        break;
+    default:
+        WIDE_SCAN(key_blockid);
+        break;
+    }
+    if (mnp)
+        zm_put_fixed(out, mnp, mxp, sz);
+}
+
+/* Varlena payload of a 24-byte slot and its first 8 bytes as a big-endian key (zero-padded:
+ * a strictly smaller key means a strictly smaller value under bytes.Compare). */
+static inline void vl_get(const mo_obj_vec *v, const uint8_t *s, const uint8_t **p, uint32_t *n,
+                          uint64_t *k)
+{
+    if (s[0] <= 23) {
+        const uint32_t len = s[0];
+        *p = s + 1;
+        *n = len;
+        const uint64_t x = fbe64(s + 1); /* within the 24-byte slot */
+        *k = len >= 8 ? x : len ? x & ~(UINT64_MAX >> (8 * len)) : 0;
+        return;
+    }
+    const uint32_t len = fl32(s + 8);
+    const uint8_t *q = v->area + fl32(s + 4);
+    *p = q;
+    *n = len;
+    if (len >= 8) {
+        *k = fbe64(q);
+    } else {
+        uint64_t x = 0;
+        for (uint32_t i = 0; i < len; i++)
+            x |= (uint64_t)q[i] << (56 - 8 * i);
+        *k = x;
+    }
+}
+
+static void zm_flat_varlena(mo_obj_zm *out, const mo_obj_vec *v)
+{
+    const uint8_t *d = v->data;
+    const uint8_t *mnp = NULL, *mxp = NULL;
+    uint32_t mnn = 0, mxn = 0;
+    uint64_t mnk = 0, mxk = 0;
+    FOR_LIVE_ROWS(v, r, {
+        const uint8_t *p;
+        uint32_t n;
+        uint64_t k;
+        vl_get(v, d + (size_t)r * MO_OBJ_VARLENA_SIZE, &p, &n, &k);
+        if (!mnp) {
+            mnp = mxp = p;
+            mnn = mxn = n;
+            mnk = mxk = k;
+        } else {
+            if (k < mnk || (k == mnk && cmp_bytes(mnp, mnn, p, n) > 0)) {
+                mnp = p;
+                mnn = n;
+                mnk = k;
+            }
+            if (k > mxk || (k == mxk && cmp_bytes(mxp, mxn, p, n) < 0)) {
+                mxp = p;
+                mxn = n;
+                mxk = k;
+            }
+        }
+    });
+    if (mnp) {
+        mo_obj_zm_update(out, mnp, mnn);
+        mo_obj_zm_update(out, mxp, mxn);
+    }
+}
+
+static void zm_flat_bool(mo_obj_zm *out, const mo_obj_vec *v, bool bool_max_or)
+{
+    const uint8_t *d = v->data;
+    uint8_t band = 1, bor = 0;
+    FOR_LIVE_ROWS(v, r, {
+        const uint8_t b = d[r] != 0;
+        band &= b;
+        bor |= b;
+    });
+    if (!any_live(v))
+        return;
+    const uint8_t mx = bool_max_or ? bor : band;
+    mo_obj_zm_update(out, &band, 1);
+    mo_obj_zm_update(out, &mx, 1);
+}
+
+/* A constant vector: one value repeated length times (or every row NULL). */
+static void zm_const(mo_obj_zm *out, const mo_obj_vec *v, bool bool_max_or, int sz)
+{
+    const uint8_t oid = v->type.oid;
+    if (!v->length || mo_obj_vec_is_const_null(v))
+        return;
+    const uint8_t *p;
+    uint32_t n;
+    mo_obj_vec_value(v, 0, &p, &n);
+    if (oid == MO_T_BOOL) {
+        const uint8_t b = p[0] != 0;
+        (void)bool_max_or; /* AND and OR of one repeated value agree */
+        mo_obj_zm_update(out, &b, 1);
+        mo_obj_zm_update(out, &b, 1);
+        return;
+    }
+    if (!value_is_nan(oid, p, n)) {
+        mo_obj_zm_update(out, p, n);
+        mo_obj_zm_update(out, p, n);
+    }
+    if (mo_obj_zm_has_sum(oid)) {
+        sum_acc acc = {0};
+        for (uint32_t r = 0; r < v->length; r++)
+            sum_add(&acc, oid, sz, p);
+        sum_store(out, oid, &acc);
+    }
+}
+
+void mo_obj_zm_from_vec(mo_obj_zm *out, const mo_obj_vec *v, uint8_t scale, bool bool_max_or)
+{
+    const uint8_t oid = v->type.oid;
+    mo_obj_zm_init(out, oid, scale);
+    if (oid == MO_T_DECIMAL256)
+        return; /* BatchUpdateZM returns early, and decimal256 has no sum */
+    if (is_array(oid))
+        return; /* UpdateZM never initializes a vector ZM, and arrays have no sum */
+    const int sz = fixed_len(oid);
+    if (sz == 0 || (sz > 0 && v->type.size != sz) ||
+        (sz < 0 && v->type.size != MO_OBJ_VARLENA_SIZE)) {
+        zm_from_vec_generic(out, v, bool_max_or);
+        return;
+    }
+    if (v->cls == MO_OBJ_VEC_CONST) {
+        zm_const(out, v, bool_max_or, sz);
+        return;
+    }
+    switch (oid) {
+    case MO_T_BOOL:
+        zm_flat_bool(out, v, bool_max_or);
+        return;
+    case MO_T_FLOAT32:
+    case MO_T_FLOAT64:
+        zm_flat_float(out, v, oid == MO_T_FLOAT32);
+        return;
+    case MO_T_DECIMAL128:
+    case MO_T_TS:
+    case MO_T_UUID:
+    case MO_T_ROWID:
+    case MO_T_BLOCKID:
+        zm_flat_wide(out, v, sz);
+        return;
+    default:
+        break;
+    }
+    if (sz < 0)
+        zm_flat_varlena(out, v);
+    else if (sz <= 8)
+        zm_flat_int(out, v, sz);
+    else
+        zm_from_vec_generic(out, v, bool_max_or);
 }
 
 /* ---------------- object ZM ---------------- */

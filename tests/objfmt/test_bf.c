@@ -440,6 +440,74 @@ static void test_bf__perf(void)
     mo_free(keys);
 }
 
+/* The inline short-key XXH64 of mo_obj_bf_key equals libxxhash at every length. */
+static void test_bf__key_xxh64(void)
+{
+    CU_ASSERT_EQUAL(mo_obj_bf_key((const uint8_t *)"", 0), 0xEF46DB3751D8E999ull);
+    uint64_t s = 7;
+    uint8_t buf[80];
+    for (int it = 0; it < 200; it++) {
+        for (size_t i = 0; i < sizeof(buf); i++)
+            buf[i] = (uint8_t)mo_test_rand(&s);
+        for (size_t n = 0; n <= 72; n++) {
+            const size_t off = (size_t)it % 8; /* unaligned starts too */
+            CU_ASSERT_EQUAL(mo_obj_bf_key(buf + off, n), mo_xxh64(buf + off, n));
+        }
+    }
+}
+
+/* Parse once + contains gives what mo_obj_filter_test gives, for every type, value size and
+ * damaged filter. */
+static void test_bf__parsed_filter(void)
+{
+    rowid_col c;
+    rowid_col_init(&c, 5, 3, 40);
+    uint64_t s = 1234;
+    for (uint8_t t = 0; t < 4; t++) {
+        mo_buf b = MO_BUF_INIT;
+        if (t < 3)
+            MO_ASSERT_OK(mo_obj_filter_build(&b, t, &c.v, &mo_test_err));
+        else
+            MO_ASSERT_OK(mo_buf_put(&b, "0123456789abcdefghijklmnopqrstuvwxyz", 36));
+        uint8_t *p = mo_malloc(b.len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        for (int it = 0; it < 400; it++) {
+            memcpy(p, b.ptr, b.len);
+            size_t n = b.len;
+            if (it % 4 == 1)
+                p[mo_test_rand(&s) % (n < 64 ? n : 64)] ^= (uint8_t)(1u << (mo_test_rand(&s) % 8));
+            else if (it % 4 == 2)
+                n = mo_test_rand(&s) % b.len;
+            mo_obj_filter f;
+            mo_err e1, e2;
+            const int prc = mo_obj_filter_parse(&f, t, p, n, &e1);
+            for (int k = 0; k < 8; k++) {
+                uint8_t key[24];
+                const size_t kn = k == 0 ? 18 : k == 1 ? 20 : k == 2 ? 8 : 24;
+                if (k < 5)
+                    memcpy(key, c.data + 24 * (mo_test_rand(&s) % c.v.length), 24);
+                else
+                    for (int i = 0; i < 24; i++)
+                        key[i] = (uint8_t)mo_test_rand(&s);
+                bool want = true, got = true;
+                const int trc = mo_obj_filter_test(&want, t, p, n, key, kn, &e2);
+                int crc = prc;
+                if (prc == MO_OK)
+                    crc = mo_obj_filter_contains(&f, key, kn, &got, &e1);
+                else
+                    got = false;
+                CU_ASSERT_EQUAL(crc, trc);
+                CU_ASSERT_EQUAL(got, want);
+                if (crc < 0 && trc < 0)
+                    CU_ASSERT_STRING_EQUAL(e1.msg, e2.msg);
+            }
+        }
+        mo_free(p);
+        mo_buf_dispose(&b);
+    }
+    mo_free(c.data);
+}
+
 static CU_TestInfo bf_tests[] = {
     {"sizes", test_bf__sizes},
     {"tiny", test_bf__tiny},
@@ -451,6 +519,8 @@ static CU_TestInfo bf_tests[] = {
     {"truncation", test_bf__truncation},
     {"oom", test_bf__oom},
     {"perf", test_bf__perf},
+    {"key_xxh64", test_bf__key_xxh64},
+    {"parsed_filter", test_bf__parsed_filter},
     CU_TEST_INFO_NULL,
 };
 

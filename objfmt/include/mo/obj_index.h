@@ -83,6 +83,27 @@ bool mo_obj_bfuse_contains(const mo_obj_bfuse *f, uint64_t key);
  */
 int mo_obj_filter_build(mo_buf *out, uint8_t bf_type, const mo_obj_vec *v, mo_err *err);
 /**
+ * A serialized filter of any type, parsed once (borrows the filter bytes), so that many
+ * values can be tested without re-validating it: type 0 uses @c full; type 1 @c l1 with
+ * prefix length @c plen1; type 2 all three levels.
+ */
+typedef struct mo_obj_filter {
+    uint8_t type;
+    int plen1, plen2;
+    mo_obj_bfuse l1, l2, full;
+} mo_obj_filter;
+
+/** Parses and validates a filter of type @p bf_type (errors as mo_obj_filter_test). */
+int mo_obj_filter_parse(mo_obj_filter *out, uint8_t bf_type, const uint8_t *filter, size_t flen,
+                        mo_err *err);
+/**
+ * Tests value bytes against a parsed filter: same answer and same MO_EINVAL for values of
+ * the wrong size as mo_obj_filter_test.
+ */
+int mo_obj_filter_contains(const mo_obj_filter *f, const uint8_t *v, size_t n, bool *present_out,
+                           mo_err *err);
+
+/**
  * Tests value bytes against a serialized filter of type @p bf_type. For HBF the value is a
  * 24-byte rowid and all three levels must pass. Malformed filter -> MO_ECORRUPT.
  * @param present_out set to true/false.
