@@ -170,9 +170,19 @@ static void test_ckpt__io_faults(void)
         mo_ckpt_job j = job_of("dir:/a");
         MO_ASSERT_OK(mo_ckpt_open(&c, dir, &j, &torn, &mo_test_err));
         MO_ASSERT_OK(mo_sys_fault_arm((mo_sys_op)op, 1, MO_SYS_FAULT_ENOSPC, false));
-        int rc = mo_ckpt_chunk(c, N1, 1, 65536, 65536, 5, &mo_test_err);
+        /* chunk records are written at once and fsynced in batches; DONE is fsynced at once */
+        int rc = op == MO_SYS_WRITE ? mo_ckpt_chunk(c, N1, 1, 65536, 65536, 5, &mo_test_err)
+                                    : mo_ckpt_done(c, N1, 65536, (mo_digest128){1, 2}, &mo_test_err);
         mo_sys_fault_disarm_all();
+        if (rc != MO_ENOSPC)
+            mo_ckpt_free(c);
         MO_ASSERT_RC(MO_ENOSPC, rc);
+        if (op == MO_SYS_FSYNC) {
+            MO_ASSERT_OK(mo_sys_fault_arm(MO_SYS_FSYNC, 1, MO_SYS_FAULT_EIO, false));
+            rc = mo_ckpt_sync(c, &mo_test_err);
+            mo_sys_fault_disarm_all();
+            MO_ASSERT_RC(MO_EIO, rc);
+        }
         mo_ckpt_free(c);
         MO_ASSERT_OK(mo_ckpt_open(&c, dir, &j, &torn, &mo_test_err));
         CU_ASSERT(mo_ckpt_get(c, N1)->nchunks >= 1);

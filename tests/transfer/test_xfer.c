@@ -1,0 +1,277 @@
+/* The copier through the ops tables: a fake source with transient failures (retries and
+ * backoff), a sequential source (jobs forced to 1), a hostile name, skip-if-same, a length
+ * mismatch, the digest check, and the OOM loop. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mo/sys.h"
+#include "mo/xfer.h"
+#include "mo_test.h"
+
+typedef struct fake {
+    mo_obj_ref refs[4];
+    uint8_t *data[4];
+    size_t n;
+    unsigned eagain_left; /* transient failures still to return */
+    int short_obj;        /* object whose reads come back short, -1 none */
+    unsigned reads;
+    uint64_t max_off_seen;
+    char last_name[64];
+    bool sequential;
+} fake;
+
+static int fake_list(mo_src *s, mo_obj_ref_cb cb, void *payload, uint64_t *ignored, mo_err *err)
+{
+    fake *f = s->ctx;
+    (void)ignored;
+    for (size_t i = 0; i < f->n; i++)
+        if (cb(&f->refs[i], payload))
+            return mo_err_set(err, MO_EUSER, "stop");
+    return MO_OK;
+}
+
+static int fake_read(mo_src *s, const char *name, uint64_t off, void *buf, size_t n, mo_err *err)
+{
+    fake *f = s->ctx;
+    f->reads++;
+    if (f->eagain_left) {
+        f->eagain_left--;
+        return mo_err_set(err, MO_EAGAIN, "connection reset (transient)");
+    }
+    for (size_t i = 0; i < f->n; i++)
+        if (!strcmp(f->refs[i].name, name)) {
+            if ((int)i == f->short_obj && off + n >= f->refs[i].size)
+                return mo_err_set(err, MO_ETRUNCATED, "%s: source ends early", name);
+            memcpy(buf, f->data[i] + off, n);
+            s->bytes_read += n;
+            return MO_OK;
+        }
+    return mo_err_set(err, MO_ENOTFOUND, "%s", name);
+}
+
+static const char *fake_identity(mo_src *s)
+{
+    (void)s;
+    return "fake:test";
+}
+
+static void fake_free(mo_src *s)
+{
+    (void)s;
+}
+
+static struct mo_src_ops fake_ops = {MO_SRC_OPS_VERSION, "fake", MO_SRC_SEEK | MO_SRC_LIST,
+                                     fake_list, fake_read, fake_identity, fake_free};
+
+/* Two real objects (the copier verifies before publishing). */
+static void fake_init(fake *f, mo_src *s)
+{
+    memset(f, 0, sizeof(*f));
+    f->short_obj = -1;
+    for (int k = 0; k < 2; k++) {
+        mo_obj_writer_col cols[2] = {{mo_obj_type_default(MO_T_INT64), 0},
+                                     {mo_obj_type_default(MO_T_VARCHAR), 1}};
+        mo_obj_writer_opts o = {0};
+        o.pk_pos = 0;
+        o.sort_key_pos = -1;
+        mo_obj_writer *w;
+        MO_ASSERT_OK(mo_obj_writer_new(&w, cols, 2, &o, &mo_test_err));
+        mo_obj_colbuf c[2];
+        mo_obj_vec v[2];
+        mo_obj_colbuf_init(&c[0], &cols[0].type);
+        mo_obj_colbuf_init(&c[1], &cols[1].type);
+        for (int r = 0; r < 5000; r++) {
+            uint8_t b[8];
+            mo_store_le64(b, (uint64_t)(r + k * 100000));
+            MO_ASSERT_OK(mo_obj_colbuf_append_fixed(&c[0], b));
+            char t[40];
+            int n = snprintf(t, sizeof(t), "value %d of object %d, padded", r, k);
+            MO_ASSERT_OK(mo_obj_colbuf_append_bytes(&c[1], t, (size_t)n));
+        }
+        mo_obj_colbuf_view(&v[0], &c[0]);
+        mo_obj_colbuf_view(&v[1], &c[1]);
+        MO_ASSERT_OK(mo_obj_writer_add_block(w, v, &mo_test_err));
+        mo_buf file = MO_BUF_INIT;
+        mo_obj_stats st;
+        MO_ASSERT_OK(mo_obj_writer_finish(w, &file, &st, &mo_test_err));
+        mo_obj_name_format(f->refs[k].name, mo_obj_writer_id(w));
+        f->refs[k].size = file.len;
+        f->data[k] = file.ptr;
+        mo_obj_writer_free(w);
+        mo_obj_colbuf_dispose(&c[0]);
+        mo_obj_colbuf_dispose(&c[1]);
+    }
+    f->n = 2;
+    s->ops = &fake_ops;
+    s->ctx = f;
+    s->bytes_read = 0;
+}
+
+static void fake_dispose(fake *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        mo_free(f->data[i]);
+}
+
+static mo_xfer_opts opts_small(void)
+{
+    mo_xfer_opts o;
+    memset(&o, 0, sizeof(o));
+    o.chunk_size = 4096;
+    o.verify_level = MO_OBJ_LEVEL_DEEP;
+    o.journal = true;
+    o.retries = 3;
+    return o;
+}
+
+static bool same_file(const char *dir, const fake *f, size_t i)
+{
+    char p[700];
+    snprintf(p, sizeof(p), "%s/%s", dir, f->refs[i].name);
+    uint8_t *d;
+    size_t n;
+    if (mo_sys_read_file(&d, &n, p, NULL) < 0)
+        return false;
+    bool same = n == f->refs[i].size && !memcmp(d, f->data[i], n);
+    mo_free(d);
+    return same;
+}
+
+static void test_xfer__retry_transient(void)
+{
+    fake f;
+    mo_src s;
+    fake_init(&f, &s);
+    const char *dir = mo_test_tmpdir("xfer");
+    mo_sink *k;
+    MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+    mo_xfer_opts o = opts_small();
+    mo_xfer_stats st;
+    f.eagain_left = 3; /* within the retry budget */
+    MO_ASSERT_OK(mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT(same_file(dir, &f, 0) && same_file(dir, &f, 1));
+    CU_ASSERT_EQUAL(st.objects_copied, 2);
+    CU_ASSERT_EQUAL(st.bytes_copied, f.refs[0].size + f.refs[1].size);
+    mo_sink_free(k);
+    /* beyond the budget: MO_EAGAIN surfaces, nothing published */
+    dir = mo_test_tmpdir("xfer");
+    MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+    f.eagain_left = 100;
+    MO_ASSERT_RC(MO_EAGAIN, mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT_FALSE(same_file(dir, &f, 0));
+    /* and then it resumes */
+    f.eagain_left = 0;
+    MO_ASSERT_OK(mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT(same_file(dir, &f, 0) && same_file(dir, &f, 1));
+    mo_sink_free(k);
+    fake_dispose(&f);
+}
+
+static void test_xfer__skip_same_and_replace_damaged(void)
+{
+    fake f;
+    mo_src s;
+    fake_init(&f, &s);
+    const char *dir = mo_test_tmpdir("xfer");
+    mo_sink *k;
+    MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+    /* pre-populate: object 0 identical, object 1 same size, different bytes */
+    char p[700];
+    snprintf(p, sizeof(p), "%s/%s", dir, f.refs[0].name);
+    MO_ASSERT_OK(mo_sys_write_file_atomic(p, f.data[0], f.refs[0].size, &mo_test_err));
+    snprintf(p, sizeof(p), "%s/%s", dir, f.refs[1].name);
+    f.data[1][100] ^= 1;
+    MO_ASSERT_OK(mo_sys_write_file_atomic(p, f.data[1], f.refs[1].size, &mo_test_err));
+    f.data[1][100] ^= 1;
+    mo_xfer_opts o = opts_small();
+    o.journal = false;
+    mo_xfer_stats st;
+    MO_ASSERT_OK(mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT_EQUAL(st.objects_skipped, 1);
+    CU_ASSERT_EQUAL(st.objects_copied, 1);
+    CU_ASSERT(same_file(dir, &f, 1)); /* the damaged copy was replaced */
+    mo_sink_free(k);
+    fake_dispose(&f);
+}
+
+static void test_xfer__short_source_and_bad_digest(void)
+{
+    fake f;
+    mo_src s;
+    fake_init(&f, &s);
+    const char *dir = mo_test_tmpdir("xfer");
+    mo_sink *k;
+    MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+    mo_xfer_opts o = opts_small();
+    mo_xfer_stats st;
+    f.short_obj = 0;
+    MO_ASSERT_RC(MO_ETRUNCATED, mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT_FALSE(same_file(dir, &f, 0));
+    f.short_obj = -1;
+    /* a source digest that does not match what arrives: refused, not published */
+    f.refs[0].has_digest = true;
+    f.refs[0].digest = (mo_digest128){1, 2};
+    MO_ASSERT_RC(MO_ECHECKSUM, mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT_FALSE(same_file(dir, &f, 0));
+    f.refs[0].digest = mo_xxh3_128(f.data[0], f.refs[0].size);
+    MO_ASSERT_OK(mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT(same_file(dir, &f, 0));
+    mo_sink_free(k);
+    fake_dispose(&f);
+}
+
+static void test_xfer__hostile_name(void)
+{
+    fake f;
+    mo_src s;
+    fake_init(&f, &s);
+    snprintf(f.refs[1].name, sizeof(f.refs[1].name), "../../etc/passwd");
+    const char *dir = mo_test_tmpdir("xfer");
+    mo_sink *k;
+    MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+    mo_xfer_opts o = opts_small();
+    mo_xfer_stats st;
+    MO_ASSERT_RC(MO_EINVAL, mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT(strstr(mo_test_err.msg, "refusing object name") != NULL);
+    mo_sink_free(k);
+    fake_dispose(&f);
+}
+
+static void test_xfer__oom_loop(void)
+{
+    fake f;
+    mo_src s;
+    fake_init(&f, &s);
+    for (unsigned long nth = 1;; nth++) {
+        const char *dir = mo_test_tmpdir("xferoom");
+        mo_sink *k;
+        MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+        mo_xfer_opts o = opts_small();
+        mo_xfer_stats st;
+        mo_alloc_fail_at(nth, false);
+        int rc = mo_xfer_run(&st, &s, k, &o, &mo_test_err);
+        mo_alloc_fail_at(0, false);
+        mo_sink_free(k);
+        if (rc == MO_OK)
+            break;
+        MO_ASSERT_RC(MO_ENOMEM, rc);
+        CU_ASSERT_FATAL(nth < 5000);
+    }
+    fake_dispose(&f);
+}
+
+static CU_TestInfo xfer_tests[] = {
+    {"test_xfer__retry_transient", test_xfer__retry_transient},
+    {"test_xfer__skip_same_and_replace_damaged", test_xfer__skip_same_and_replace_damaged},
+    {"test_xfer__short_source_and_bad_digest", test_xfer__short_source_and_bad_digest},
+    {"test_xfer__hostile_name", test_xfer__hostile_name},
+    {"test_xfer__oom_loop", test_xfer__oom_loop},
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo test_xfer_suites[] = {
+    {"xfer", NULL, NULL, NULL, NULL, xfer_tests},
+    CU_SUITE_INFO_NULL,
+};
