@@ -406,8 +406,7 @@ static void check_stats(vctx *v, const mo_obj_meta *m, uint64_t origin)
         report(v, MO_ECORRUPT, 0, false, -1, -1, -1, "ObjectStats.name",
                "ObjectStats name %s != file name %s", nm, base);
     mo_obj_extent me = mo_obj_reader_meta_extent(v->r);
-    if (memcmp(&me, &st->extent, sizeof(me)) &&
-        (me.alg != st->extent.alg || me.offset != st->extent.offset ||
+    if ((me.alg != st->extent.alg || me.offset != st->extent.offset ||
          me.length != st->extent.length || me.origin_size != st->extent.origin_size))
         report(v, MO_ECORRUPT, 10, false, -1, -1, -1, "ObjectStats.extent",
                "ObjectStats extent %u_%u_%u_%u != header %u_%u_%u_%u", st->extent.alg,
