@@ -248,8 +248,7 @@ static int bundle_rewind(bundle_src *b, mo_err *err)
     rc = tin_next(&b->t, &e, err);
     if (rc == 0 || (rc > 0 && strcmp(archive_entry_pathname(e) ? archive_entry_pathname(e) : "",
                                      MO_XFER__MANIFEST_NAME)))
-        rc = mo_err_set(err, MO_ECORRUPT, "%s: the manifest is no longer the first entry",
-                        b->path);
+        rc = mo_err_set(err, MO_ECORRUPT, "%s: the manifest is no longer the first entry", b->path);
     if (rc < 0) {
         tin_close(&b->t);
         return rc;
@@ -352,7 +351,7 @@ static void bundle_free(mo_src *s)
 }
 
 static const struct mo_src_ops bundle_src_ops = {
-    MO_SRC_OPS_VERSION, "bundle",        MO_SRC_LIST | MO_SRC_DIGEST, bundle_list, bundle_read,
+    MO_SRC_OPS_VERSION, "bundle",    MO_SRC_LIST | MO_SRC_DIGEST, bundle_list, bundle_read,
     bundle_identity,    bundle_free,
 };
 
@@ -633,9 +632,9 @@ done:
     if (rc == MO_EUSER) {
         mo_err_set(err, rc, "%s: verification stopped by the callback", path);
     } else if (out->problems) {
-        rc = mo_err_set(err, out->first_code, "%s: %u problem%s, the first: %s", path,
-                        out->problems, out->problems == 1 ? "" : "s",
-                        mo_code_name(out->first_code));
+        rc =
+            mo_err_set(err, out->first_code, "%s: %u problem%s, the first: %s", path, out->problems,
+                       out->problems == 1 ? "" : "s", mo_code_name(out->first_code));
     }
     goto out;
 fail_env:

@@ -82,8 +82,8 @@ static bool hex_u64(uint64_t *out, const uint8_t *p)
 static bool parse_dec(uint64_t *out, const uint8_t *p, size_t len, size_t *pos)
 {
     size_t i = *pos;
-    if (i >= len || p[i] < '0' || p[i] > '9' || (p[i] == '0' && i + 1 < len && p[i + 1] >= '0' &&
-                                                 p[i + 1] <= '9'))
+    if (i >= len || p[i] < '0' || p[i] > '9' ||
+        (p[i] == '0' && i + 1 < len && p[i + 1] >= '0' && p[i + 1] <= '9'))
         return false;
     uint64_t v = 0;
     for (; i < len && p[i] >= '0' && p[i] <= '9'; i++)
