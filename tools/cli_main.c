@@ -7,7 +7,7 @@
 
 static const mo_cli_cmd cmds[] = {
     {"demo", mo_cli_demo, "demo [--out DIR] [--rows N]        generate sample objects, verify them"},
-    {"verify", mo_cli_verify, "verify [--level frame|struct|deep] [--json] [-j N] PATH..."},
+    {"verify", mo_cli_verify, "verify [--level frame|struct|deep] [--json] [-j N] PATH...|BUNDLE.tar"},
     {"inspect", mo_cli_inspect, "inspect [--json] FILE"},
     {"dump", mo_cli_dump, "dump [--format csv] FILE"},
     {"seed", mo_cli_seed,
@@ -15,6 +15,7 @@ static const mo_cli_cmd cmds[] = {
      "              [--progress=json] [--framed] [--no-journal]"},
     {"resume", mo_cli_resume, "resume --to DIR [seed options]"},
     {"import", mo_cli_import, "import FILE.tar --to DIR [seed options]"},
+    {"export", mo_cli_export, "export --from DIR --to FILE.tar       write a bundle (objects + manifest)"},
     {"journal", mo_cli_journal, "journal DIR                       state of DIR's checkpoint journal"},
     {"mkobj", mo_cli_mkobj,
      "mkobj --schema SPEC (--rows N [--seed S] | --from-csv FILE) [--pk COL] [--sorted]\n"

@@ -190,6 +190,12 @@ int mo_cli_verify(int argc, char **argv)
         fprintf(stderr, "usage: mosync verify [--level frame|struct|deep] [--json] [-j N] PATH...\n");
         return MO_CLI_USAGE;
     }
+    /* a bundle (tar written by `mosync export`) is verified entry by entry */
+    if (optind + 1 == argc) {
+        size_t n = strlen(argv[optind]);
+        if (n > 4 && !strcmp(argv[optind] + n - 4, ".tar"))
+            return mo_cli_verify_bundle(argv[optind], j.opts.level, j.json);
+    }
     unsigned skipped = 0;
     int exit_code = MO_CLI_OK;
     bool io_error = false;

@@ -105,6 +105,55 @@ expect_grep 'line 3' "$T/err" "csv error names the line"
 printf 'c0\nnotanumber\n' > "$T/nan.csv"
 expect_rc 2 "csv bad value" "$MOSYNC" mkobj --schema 'id:int64' --from-csv "$T/nan.csv" --out "$T/rt"
 
+
+# seed / resume / export / import / verify BUNDLE (issue #3)
+mkdir -p "$T/seedsrc"; cp "$T"/objs/* "$T/seedsrc/"; echo notes > "$T/seedsrc/README"
+expect_rc 0 "seed" "$MOSYNC" seed --from "$T/seedsrc" --to "$T/seeddst" --chunk-size 64K -j 2
+expect_grep '4 objects \(4 copied, 0 already there' "$T/out" "seed summary"
+expect_grep '1 non-object entries ignored' "$T/out" "seed counts ignored files"
+for f in "$T"/objs/*; do
+    # the framed source object arrives as logical bytes: compare rows, and raw bytes otherwise
+    if cmp -s "$f" "$T/seeddst/$(basename "$f")"; then ok
+    else "$MOSYNC" dump "$f" > "$T/a.csv"; "$MOSYNC" dump "$T/seeddst/$(basename "$f")" > "$T/b.csv"
+         cmp -s "$T/a.csv" "$T/b.csv" && ok || bad "seeded $(basename "$f") differs"; fi
+done
+[ -z "$(find "$T/seeddst" -name '*.part')" ] && ok || bad "part files left after seed"
+expect_rc 0 "seed again skips" "$MOSYNC" seed --from "$T/seedsrc" --to "$T/seeddst" --chunk-size 64K
+expect_grep '0 copied, 4 already there' "$T/out" "second seed copies nothing"
+expect_rc 0 "journal" "$MOSYNC" journal "$T/seeddst"
+expect_grep '^complete yes' "$T/out" "journal complete"
+expect_rc 0 "resume of a complete job" "$MOSYNC" resume --to "$T/seeddst"
+expect_rc 2 "seed without --to" "$MOSYNC" seed --from "$T/seedsrc"
+expect_rc 2 "seed missing source" "$MOSYNC" seed --from "$T/nope" --to "$T/x"
+expect_rc 2 "resume without journal" "$MOSYNC" resume --to "$T/empty-sink"
+expect_rc 2 "bad chunk size" "$MOSYNC" seed --from "$T/seedsrc" --to "$T/x" --chunk-size 12
+# progress events and the JSON summary
+expect_rc 0 "seed --progress=json" "$MOSYNC" seed --from "$T/seedsrc" --to "$T/seedjson" --progress=json
+expect_grep '"event":"done"' "$T/err" "json progress done event"
+expect_grep '"event":"summary","status":"ok","objects":4,"copied":4' "$T/err" "json summary"
+# bandwidth limit: 4 objects at 8 MB/s take at least ~(size/8MB) seconds
+sz=$(du -cb "$T"/seedsrc/0* | tail -1 | cut -f1)
+start=$(date +%s%N)
+expect_rc 0 "seed --bwlimit" "$MOSYNC" seed --from "$T/seedsrc" --to "$T/seedbw" --bwlimit 8M --verify-level none
+el=$(( ($(date +%s%N) - start) / 1000000 ))
+want=$(( sz * 1000 / (8 * 1048576) * 8 / 10 ))
+[ "$el" -ge "$want" ] && ok || bad "bwlimit: took ${el}ms for $sz bytes, want >= ${want}ms"
+# framed sink
+expect_rc 0 "seed --framed" "$MOSYNC" seed --from "$T/seedsrc" --to "$T/seedframed" --framed
+expect_rc 0 "verify framed sink" "$MOSYNC" verify --json "$T/seedframed"
+expect_grep '"framed":true' "$T/out" "framed sink writes DISK framing"
+# bundles
+expect_rc 0 "export" "$MOSYNC" export --from "$T/seedsrc" --to "$T/b.tar"
+expect_grep 'exported 4 objects \(4 with ObjectStats\)' "$T/out" "export summary"
+expect_rc 0 "verify bundle" "$MOSYNC" verify "$T/b.tar"
+expect_rc 0 "import" "$MOSYNC" import "$T/b.tar" --to "$T/imported"
+for f in "$T"/seeddst/0*; do cmp -s "$f" "$T/imported/$(basename "$f")" && ok || bad "imported $(basename "$f") differs"; done
+cp "$T/b.tar" "$T/bad.tar"
+printf '\x5a' | dd of="$T/bad.tar" bs=1 seek=$(( $(stat -c %s "$T/b.tar") / 2 )) conv=notrunc status=none
+expect_rc 1 "verify damaged bundle" "$MOSYNC" verify "$T/bad.tar"
+expect_grep 'MO_ECHECKSUM|MO_ECORRUPT' "$T/out" "damaged bundle problem"
+expect_rc 1 "import damaged bundle" "$MOSYNC" import "$T/bad.tar" --to "$T/imported-bad"
+
 # demo (the README's main job) on a small size
 expect_rc 0 "demo" "$MOSYNC" demo --out "$T/demo" --rows 20000
 expect_grep 'ALL OK' "$T/out" "demo summary"
