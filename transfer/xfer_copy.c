@@ -446,6 +446,12 @@ int mo_xfer_run(mo_xfer_stats *st, mo_src *src, mo_sink *sink, const mo_xfer_opt
     x.src = src;
     x.sink = sink;
     x.o = *opts;
+    if ((src->ops->caps & MO_SRC_CHUNKS) && src->ops->version >= 2 && src->ops->chunk_size) {
+        /* the source decides: each copier chunk must be one upstream chunk */
+        uint64_t cs = src->ops->chunk_size(src);
+        if (cs)
+            x.o.chunk_size = cs;
+    }
     if (!x.o.chunk_size)
         x.o.chunk_size = 8u << 20;
     if (!x.o.jobs)

@@ -63,7 +63,7 @@ static void fake_free(mo_src *s)
 }
 
 static struct mo_src_ops fake_ops = {MO_SRC_OPS_VERSION, "fake", MO_SRC_SEEK | MO_SRC_LIST,
-                                     fake_list, fake_read, fake_identity, fake_free};
+                                     fake_list, fake_read, fake_identity, fake_free, NULL};
 
 /* Two real objects (the copier verifies before publishing). */
 static void fake_init(fake *f, mo_src *s)

@@ -49,8 +49,15 @@ struct mo_src_ops {
     /** A stable, re-openable identity ("dir:/abs/path"), for the journal. */
     const char *(*identity)(mo_src *s);
     void (*free)(mo_src *s);
+    /* ---- version 2 ---- */
+    /**
+     * MO_SRC_CHUNKS sources: the chunk size they serve (MO: 100 MiB). The copier then cuts
+     * objects at exactly these boundaries, so each read() is one upstream chunk.
+     * May be NULL for other sources.
+     */
+    uint64_t (*chunk_size)(mo_src *s);
 };
-#define MO_SRC_OPS_VERSION 1
+#define MO_SRC_OPS_VERSION 2
 
 struct mo_src {
     const struct mo_src_ops *ops;
