@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mo/sys.h"
+#include "mo/upstream.h"
 #include "mo/xfer.h"
 
 typedef struct dir_file {
@@ -241,6 +242,8 @@ void mo_src_free(mo_src *s)
 
 int mo_src_open(mo_src **out, const char *spec, mo_err *err)
 {
+    if (!strncmp(spec, "mysql://", 8))
+        return mo_src_mysql_open(out, spec, err);
     if (!strncmp(spec, "dir:", 4))
         return mo_src_dir_open(out, spec + 4, err);
     if (!strncmp(spec, "bundle:", 7))
