@@ -222,6 +222,7 @@ const char *mo_up_level_name(mo_up_level l)
 static int ident(const char **tok, const char *s, bool dash, const char *what, const char *stmt,
                  mo_err *err)
 {
+    *tok = "-"; /* always set: callers read it only on success, but gcc cannot tell */
     if (!s || !*s) {
         if (dash) {
             *tok = "-";
