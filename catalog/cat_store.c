@@ -907,10 +907,6 @@ static int cmp_u64(const void *a, const void *b)
     const uint64_t x = **(const uint64_t *const *)a, y = **(const uint64_t *const *)b;
     return x < y ? -1 : x > y;
 }
-static int cmp_id(const void *a, const void *b)
-{
-    return mo_cat__objid_cmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b);
-}
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -955,19 +951,60 @@ int mo_cat_foreach_snapshot(mo_cat *c, int (*cb)(const mo_cat_snapshot *, void *
     return foreach_kind(c, CAT_SNAP, cmp_str, NULL, NULL, (row_cb)cb, payload);
 }
 
-static bool keep_table(const void *row, void *p)
+/* Objects are the bulk: sort compact inline keys (segment as two big-endian words, then the
+ * file number) instead of chasing row pointers, which is several times faster at 1M rows. */
+typedef struct obj_key {
+    uint64_t a, b;
+    uint32_t num, idx;
+} obj_key;
+
+static int cmp_obj_key(const void *x, const void *y)
 {
-    const uint64_t want = *(const uint64_t *)p;
-    return !want || ((const mo_cat_object *)row)->table_id == want;
+    const obj_key *p = x, *q = y;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    if (p->b != q->b)
+        return p->b < q->b ? -1 : 1;
+    return p->num < q->num ? -1 : p->num > q->num;
+}
+
+static uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
 }
 
 int mo_cat_foreach_object(mo_cat *c, uint64_t table_id, int (*cb)(const mo_cat_object *, void *),
                           void *payload)
 {
-    const int rc = mo_cat__ensure_objects(c, NULL);
+    int rc = mo_cat__ensure_objects(c, NULL);
     if (rc < 0)
         return rc;
-    return foreach_kind(c, CAT_OBJ, cmp_id, keep_table, &table_id, (row_cb)cb, payload);
+    const cat_tab *t = &c->tab[CAT_OBJ];
+    if (!t->n)
+        return MO_OK;
+    obj_key *k = mo_malloc(t->n * sizeof(*k));
+    if (!k)
+        return MO_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const mo_cat_object *o = mo_cat__tab_at(t, i);
+        if (table_id && o->table_id != table_id)
+            continue;
+        k[n].a = load_be64(o->stats);
+        k[n].b = load_be64(o->stats + 8);
+        k[n].num = mo_load_le16(o->stats + 16);
+        k[n].idx = (uint32_t)i;
+        n++;
+    }
+    qsort(k, n, sizeof(*k), cmp_obj_key);
+    for (size_t i = 0; i < n && rc == MO_OK; i++)
+        if (cb(mo_cat__tab_at(t, k[i].idx), payload))
+            rc = MO_EUSER;
+    mo_free(k);
+    return rc;
 }
 
 const char *mo_cat_dir(const mo_cat *c)
