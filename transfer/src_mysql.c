@@ -42,6 +42,7 @@ typedef struct up_src {
     unsigned nidle;
     up_obj *objs;
     size_t n;
+    bool prepared;
     uint64_t chunk;
     char snaps[1024];
     char *identity;
@@ -203,6 +204,8 @@ static int learn_chunk(up_src *u, mo_up *up, mo_err *err)
 {
     uint64_t lo = 1, hi = UINT64_MAX, maxsize = 1;
     const up_obj *multi = NULL;
+    mo_free(u->cache);
+    u->cache = NULL;
     for (size_t i = 0; i < u->n; i++) {
         const up_obj *o = &u->objs[i];
         uint64_t c = (uint64_t)o->chunks;
@@ -261,10 +264,13 @@ static int learn_chunk(up_src *u, mo_up *up, mo_err *err)
     return MO_OK;
 }
 
-static int up_list(mo_src *s, mo_obj_ref_cb cb, void *payload, uint64_t *ignored, mo_err *err)
+/* Snapshot(s), object list, chunk-0 sizes, chunk size: done once, before the copier asks for
+ * the chunk size (which it does before listing). */
+static int prepare(mo_src *s, mo_err *err)
 {
     up_src *u = s->ctx;
-    (void)ignored;
+    if (u->prepared)
+        return MO_OK;
     mo_up *up;
     int rc = pool_get(u, &up, err);
     if (rc < 0)
@@ -331,6 +337,18 @@ static int up_list(mo_src *s, mo_obj_ref_cb cb, void *payload, uint64_t *ignored
         goto out;
     if (u->cache)
         count(s, u, u->cache_len);
+    u->prepared = true;
+out:
+    mo_free(all);
+    pool_put(u, up);
+    return rc;
+}
+
+static int up_list(mo_src *s, mo_obj_ref_cb cb, void *payload, uint64_t *ignored, mo_err *err)
+{
+    up_src *u = s->ctx;
+    (void)ignored;
+    int rc = prepare(s, err);
     for (size_t i = 0; i < u->n && rc == MO_OK; i++) {
         mo_obj_ref r;
         memset(&r, 0, sizeof(r));
@@ -341,9 +359,6 @@ static int up_list(mo_src *s, mo_obj_ref_cb cb, void *payload, uint64_t *ignored
         if (cb(&r, payload) != 0)
             rc = mo_err_set(err, MO_EUSER, "listing stopped by the caller");
     }
-out:
-    mo_free(all);
-    pool_put(u, up);
     return rc;
 }
 
@@ -405,7 +420,9 @@ static const char *up_identity(mo_src *s)
 
 static uint64_t up_chunk_size(mo_src *s)
 {
-    return ((up_src *)s->ctx)->chunk;
+    /* on failure 0: list() prepares again and reports the error */
+    mo_err e = {0};
+    return prepare(s, &e) == MO_OK ? ((up_src *)s->ctx)->chunk : 0;
 }
 
 static void up_free(mo_src *s)
