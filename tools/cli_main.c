@@ -16,6 +16,7 @@ static const mo_cli_cmd cmds[] = {
     {"resume", mo_cli_resume, "resume --to DIR [seed options]"},
     {"import", mo_cli_import, "import FILE.tar --to DIR [seed options]"},
     {"export", mo_cli_export, "export --from DIR --to FILE.tar       write a bundle (objects + manifest)"},
+    {"sql", mo_cli_sql, "sql -C DIR [--json] [\"STATEMENT[; ...]\"]   subscriptions (stdin if none)"},
     {"journal", mo_cli_journal, "journal DIR                       state of DIR's checkpoint journal"},
     {"mkobj", mo_cli_mkobj,
      "mkobj --schema SPEC (--rows N [--seed S] | --from-csv FILE) [--pk COL] [--sorted]\n"
