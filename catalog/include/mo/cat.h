@@ -143,6 +143,10 @@ void mo_cat_mapping_dispose(mo_cat_mapping *m);
  * MO_EEXISTS ("locked by pid N").
  */
 int mo_cat_open(mo_cat **out, const char *dir, int mode, uint64_t *torn_out, mo_err *err);
+/**
+ * Closes (NULL is fine). A writer whose log has grown past max(1 MiB, snapshot/64) compacts
+ * first, so that the next open replays little; a failure there only leaves the log longer.
+ */
 void mo_cat_close(mo_cat *c);
 /** The epoch this writer holds (0 for readers). */
 uint64_t mo_cat_epoch(const mo_cat *c);
