@@ -32,6 +32,11 @@ int mo_cli_import(int argc, char **argv);
 int mo_cli_journal(int argc, char **argv);
 int mo_cli_export(int argc, char **argv);
 int mo_cli_sql(int argc, char **argv);
+int mo_cli_register(int argc, char **argv);
+int mo_cli_fsck(int argc, char **argv);
+int mo_cli_checksum(int argc, char **argv);
+int mo_cli_scan(int argc, char **argv);
+int mo_cli_mktable(int argc, char **argv);
 
 /** Maps an mo_code to the CLI exit code. */
 int mo_cli_exit_for(int rc);

@@ -312,8 +312,10 @@ int mo_cli_gen_object(const mo_cli_genspec *g, const char *dir, char path_out[40
     uint64_t seed = g->seed ? g->seed : 1;
     uint64_t rows = g->rows;
     size_t first = g->tombstone ? 1 : 0; /* index of the first schema column in wc */
+    if (g->csv && g->tombstone)
+        first = 0; /* a tombstone CSV carries the deleted rowid as its first column */
     if (g->csv) {
-        rc = load_csv(all + first, g->ncols, g->csv, err);
+        rc = load_csv(all + first, g->ncols + (g->tombstone ? 1 : 0), g->csv, err);
         if (rc < 0)
             goto out;
         have_all = true;

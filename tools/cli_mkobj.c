@@ -11,7 +11,8 @@ static void usage(void)
             "usage: mosync mkobj --schema SPEC (--rows N [--seed S] | --from-csv FILE) [--pk COL]\n"
             "                    [--sorted] [--appendable] [--tombstone] [--framed] --out DIR\n"
             "  SPEC: name:type,... e.g. id:int64,name:varchar(40),amount:decimal64(12,2),at:timestamp\n"
-            "  --tombstone: SPEC is the primary-key column; rows are (rowid, pk)\n");
+            "  --tombstone: SPEC is the primary-key column; rows are (rowid, pk); a --from-csv\n"
+            "               file then has two columns: the deleted rowid and the pk\n");
 }
 
 int mo_cli_mkobj(int argc, char **argv)
