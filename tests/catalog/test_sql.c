@@ -173,7 +173,7 @@ static void test_sql__show_subscriptions(void)
     for (unsigned i = 0; i < 8; i++)
         CU_ASSERT_STRING_EQUAL(r.cols[i], cols[i]);
     CU_ASSERT_EQUAL_FATAL(r.nrows, 3);
-    size_t i;
+    size_t i = 0;
     CU_ASSERT_PTR_NOT_NULL_FATAL(find_row(&r, "s1", &i));
     CU_ASSERT_STRING_EQUAL(r.rows[i][1], "mysql://acc1#admin:***@10.0.0.7:6001");
     CU_ASSERT_STRING_EQUAL(r.rows[i][2], "db1");
@@ -271,7 +271,7 @@ static void test_sql__drop_pause_resume(void)
     MO_ASSERT_OK(mo_cat_secret_get(c, s2.task_id, pw, sizeof(pw), &mo_test_err));
     CU_ASSERT_STRING_EQUAL(pw, "other");
     MO_ASSERT_OK(run(c, "SHOW SUBSCRIPTIONS", &r));
-    size_t i;
+    size_t i = 0;
     CU_ASSERT_PTR_NOT_NULL_FATAL(find_row(&r, "s1", &i));
     CU_ASSERT_STRING_EQUAL(r.rows[i][5], "dropped");
     mo_cat_result_dispose(&r);
