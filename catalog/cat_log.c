@@ -432,6 +432,13 @@ int mo_cat_put_object(mo_cat_txn *t, const mo_cat_object *o, mo_err *err)
         t->nobj++;
     return rc;
 }
+int mo_cat_put_object_raw(mo_cat_txn *t, const mo_cat_object *o, mo_err *err)
+{
+    const int rc = txn_put(t, CAT_OBJ, o, err);
+    if (rc == MO_OK)
+        t->nobj++;
+    return rc;
+}
 int mo_cat_del_object(mo_cat_txn *t, const uint8_t id[MO_OBJ_OBJECTID_LEN], mo_err *err)
 {
     const int rc = txn_del(t, CAT_OBJ, id, err);

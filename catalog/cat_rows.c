@@ -9,6 +9,10 @@
 
 #include "cat_int.h"
 
+/* db and table rows: version 1 ended after their last field; version 2 appends this byte
+ * and the history TS (created, dropped). Both decode. */
+#define CAT_ROW_V2 2
+
 /* ---------------- flags (ccpr-protocol.md §5.6) ---------------- */
 
 uint8_t mo_cat_normalize_flags(uint8_t flags, bool is_tombstone, bool real_pk)
@@ -195,6 +199,10 @@ static int enc_table(mo_buf *b, const mo_cat_table *t)
     P(mo_buf_put_le32(b, (uint32_t)t->pk_col));
     P(mo_buf_put_u8(b, t->real_pk));
     P(mo_buf_put_le32(b, (uint32_t)t->sort_col));
+    /* row version 2: history TS appended (version-1 rows end before this byte) */
+    P(mo_buf_put_u8(b, CAT_ROW_V2));
+    P(put_ts(b, t->created_ts));
+    P(put_ts(b, t->dropped_ts));
 out:
     return rc;
 }
@@ -312,6 +320,9 @@ int mo_cat__enc_put(mo_buf *b, int kind, const void *row)
         P(mo_buf_put_le64(b, d->down_id));
         P(mo_buf_put_le64(b, d->up_id));
         P(put_str(b, d->name, sizeof(d->name)));
+        P(mo_buf_put_u8(b, CAT_ROW_V2));
+        P(put_ts(b, d->created_ts));
+        P(put_ts(b, d->dropped_ts));
         break;
     }
     case CAT_TABLE:
@@ -408,6 +419,17 @@ static bool get_ts(mo_cur *c, mo_obj_ts *ts)
         return false;
     ts->physical = (int64_t)ph;
     return true;
+}
+
+/* Optional row-version-2 tail of db and table rows: absent (version 1) = zero TS. */
+static bool get_history(mo_cur *c, mo_obj_ts *created, mo_obj_ts *dropped)
+{
+    memset(created, 0, sizeof(*created));
+    memset(dropped, 0, sizeof(*dropped));
+    if (!mo_cur_left(c))
+        return true;
+    uint8_t v;
+    return mo_cur_u8(c, &v) && v == CAT_ROW_V2 && get_ts(c, created) && get_ts(c, dropped);
 }
 
 static int dec_sub(mo_cat_sub *s, mo_cur *c, uint8_t type, mo_err *err)
@@ -507,6 +529,7 @@ static int dec_table(mo_cat_table *t, mo_cur *c, uint8_t type, mo_err *err)
     if (t->pk_col < -1 || t->pk_col >= (int)t->ncols || t->sort_col < -1 ||
         t->sort_col >= (int)t->ncols)
         BAD("pk/sort column out of range");
+    G(get_history(c, &t->created_ts, &t->dropped_ts));
     return MO_OK;
 }
 
@@ -602,6 +625,7 @@ int mo_cat__dec(cat_op *op, uint8_t type, const uint8_t *p, size_t len, mo_err *
             G(mo_cur_le64(&c, &op->u.db.down_id));
             G(mo_cur_le64(&c, &op->u.db.up_id));
             G(get_str(&c, op->u.db.name, sizeof(op->u.db.name)));
+            G(get_history(&c, &op->u.db.created_ts, &op->u.db.dropped_ts));
             break;
         case CAT_TABLE:
             if (!(op->u.table = mo_calloc(1, sizeof(*op->u.table))))

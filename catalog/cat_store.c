@@ -851,7 +851,8 @@ int mo_cat_find_table(mo_cat *c, const char *db, const char *name, mo_cat_table 
 {
     for (size_t i = 0; i < c->tab[CAT_TABLE].n; i++) {
         const mo_cat_table *t = mo_cat__tab_at(&c->tab[CAT_TABLE], i);
-        if (!strcmp(t->db, db) && !strcmp(t->name, name))
+        if (!strcmp(t->db, db) && !strcmp(t->name, name) && !t->dropped_ts.physical &&
+            !t->dropped_ts.logical)
             return mo_cat_get_table(c, t->down_id, out, err);
     }
     memset(out, 0, sizeof(*out));

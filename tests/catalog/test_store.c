@@ -203,7 +203,7 @@ static void commit_a(mo_cat *c)
     mo_cat_task k;
     make_task(&k, 11);
     MO_ASSERT_OK(mo_cat_put_task(t, &k, &mo_test_err));
-    mo_cat_db d = {7, 8, "db"};
+    mo_cat_db d = {.down_id = 7, .up_id = 8, .name = "db"};
     MO_ASSERT_OK(mo_cat_put_db(t, &d, &mo_test_err));
     mo_cat_table tb;
     make_table(&tb, 100, true);

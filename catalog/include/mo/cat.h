@@ -76,6 +76,9 @@ typedef struct mo_cat_db {
     uint64_t down_id; /* key */
     uint64_t up_id;
     char name[MO_CAT_NAME_MAX];
+    /* history (upstream replicas, `mosync gen`): {0,0} = unknown / live */
+    mo_obj_ts created_ts;
+    mo_obj_ts dropped_ts; /* non-zero: dropped at that TS, row kept for object_list history */
 } mo_cat_db;
 
 /** One column of a table, as stored in objects: seqnum = ColumnMeta index. */
@@ -99,6 +102,9 @@ typedef struct mo_cat_table {
     int pk_col;       /* index into cols of the (possibly hidden composite) PK, -1 none */
     bool real_pk;     /* false when the PK is __mo_fake_pk_col */
     int sort_col;     /* sort key column (PK, or cluster-by), -1 none */
+    /* history (upstream replicas, `mosync gen`): {0,0} = unknown / live */
+    mo_obj_ts created_ts;
+    mo_obj_ts dropped_ts; /* non-zero: dropped (or replaced by TRUNCATE / copy ALTER) at that TS */
 } mo_cat_table;
 
 /** An object entry. Key: 18-byte object id. */
@@ -183,6 +189,12 @@ int mo_cat_del_table(mo_cat_txn *t, uint64_t down_id, mo_err *err);
  * stored with non_mergeable = true whatever the caller passed.
  */
 int mo_cat_put_object(mo_cat_txn *t, const mo_cat_object *o, mo_err *err);
+/**
+ * Registers (or replaces) an object entry exactly as given: flags byte and non_mergeable are
+ * stored unchanged. For upstream replicas (`mosync gen`), whose entries carry the flags MO's
+ * upstream gave the object (appendable, sorted, CN-created) and must not be normalized.
+ */
+int mo_cat_put_object_raw(mo_cat_txn *t, const mo_cat_object *o, mo_err *err);
 int mo_cat_del_object(mo_cat_txn *t, const uint8_t id[MO_OBJ_OBJECTID_LEN], mo_err *err);
 int mo_cat_put_mapping(mo_cat_txn *t, const mo_cat_mapping *m, mo_err *err);
 int mo_cat_del_mapping(mo_cat_txn *t, const uint8_t upstream_id[MO_OBJ_OBJECTID_LEN], mo_err *err);
@@ -196,6 +208,7 @@ int mo_cat_get_sub(mo_cat *c, uint64_t task_id, mo_cat_sub *out);          /* MO
 int mo_cat_get_sub_by_name(mo_cat *c, const char *name, mo_cat_sub *out);
 int mo_cat_get_task(mo_cat *c, uint64_t job_id, mo_cat_task *out);
 int mo_cat_get_table(mo_cat *c, uint64_t down_id, mo_cat_table *out, mo_err *err); /* deep copy */
+/** By name; tables with a non-zero dropped_ts are skipped. */
 int mo_cat_find_table(mo_cat *c, const char *db, const char *name, mo_cat_table *out, mo_err *err);
 /**
  * The first object read (get/foreach) of a handle loads and checksums the snapshot's object
