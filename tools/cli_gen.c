@@ -36,10 +36,13 @@ static int gen_value(mo_obj_colbuf *c, uint64_t *s, int64_t key)
         break;
     case MO_T_INT8: case MO_T_INT16: case MO_T_INT32: case MO_T_INT64: {
         int bits = 8 * t->size;
-        int64_t x = key >= 0 ? key - (bits < 64 ? (1ll << (bits - 1)) : 0)
-                             : (int64_t)(r >> (64 - bits)) - (bits < 64 ? (1ll << (bits - 1)) : INT64_MAX);
-        if (key < 0 && bits == 64)
-            x = (int64_t)r;
+        int64_t x;
+        if (key >= 0)
+            x = key - (bits < 64 ? (1ll << (bits - 1)) : 0);
+        else if (bits == 64)
+            x = (int64_t)r; /* two's complement reinterpretation, no arithmetic overflow */
+        else
+            x = (int64_t)(r >> (64 - bits)) - (1ll << (bits - 1));
         mo_store_le64(v, (uint64_t)x);
         break;
     }

@@ -49,6 +49,7 @@ int mo_cli_exit_for(int rc)
     case MO_EVERSION:
         return MO_CLI_VERSION;
     case MO_EUPSTREAM:
+    case MO_EAGAIN: /* transient upstream errors still failing after every retry */
         return MO_CLI_UPSTREAM;
     case MO_ESTALE:
         return MO_CLI_STALE_CKPT;
