@@ -57,7 +57,7 @@ void mo_obj_writer_free(mo_obj_writer *w)
 {
     if (!w)
         return;
-    for (size_t i = 0; i < w->ncols; i++) {
+    for (size_t i = 0; w->cols && i < w->ncols; i++) { /* cols NULL: its calloc failed */
         mo_buf_dispose(&w->cols[i].chunks);
         mo_free(w->cols[i].hll);
     }
