@@ -273,4 +273,108 @@ int mo_obj_writer_finish(mo_obj_writer *w, mo_buf *out, mo_obj_stats *stats, mo_
 const mo_obj_objectid *mo_obj_writer_id(const mo_obj_writer *w);
 void mo_obj_writer_free(mo_obj_writer *w);
 
+/* ---------------- rewriting ---------------- */
+
+/*
+ * What mosync does to upstream objects that cannot be copied byte for byte (ccpr-protocol
+ * §5.6, without MO's §7 bugs): an appendable data object becomes a new CN data object that
+ * holds only the rows visible at the snapshot, sorted by the table's real sort key, together
+ * with the row-offset map that tombstones need; a tombstone object gets its rowids remapped
+ * through those maps.
+ */
+
+/** Options of mo_obj_rewrite_appendable. */
+typedef struct mo_obj_rewrite_opts {
+    const mo_obj_writer_col *cols; /* columns to keep, output position order; seqnums < 65530 */
+    size_t ncols;
+    int sort_key_pos;    /* position in @c cols of the real sort key (PK / cluster key), -1 none */
+    int pk_pos;          /* position in @c cols of the PK (bloom filter), -1 none */
+    uint8_t stats_flags; /* extra ObjectStats flags (e.g. MO_OBJ_STATS_CNCREATED) */
+    const mo_obj_objectid *id; /* NULL: a fresh UUIDv7, num 0 */
+} mo_obj_rewrite_opts;
+
+/** What a rewrite produced. Release with mo_obj_rewrite_result_dispose. */
+typedef struct mo_obj_rewrite_result {
+    mo_obj_stats stats;      /* of the new object; all zero when nothing was written */
+    uint32_t *row_map;       /* owned; appendable rewrites only, else NULL */
+    uint32_t row_map_len;    /* upstream ordinals: (blocks-1)*8192 + rows of the last block */
+    uint64_t rows_in;        /* rows read */
+    uint64_t rows_invisible; /* commit_ts > snapshot or aborted */
+    uint64_t rows_orphaned;  /* tombstones only: the deleted row was dropped by a rewrite */
+    uint64_t rows_out;       /* rows written */
+} mo_obj_rewrite_result;
+
+/** Frees the row map and zeroes @p res (NULL allowed). */
+void mo_obj_rewrite_result_dispose(mo_obj_rewrite_result *res);
+
+/**
+ * The columns MO keeps when it rewrites an appendable object: every seqnum 0..MaxSeqnum that
+ * has a chunk (DataType != 0) in some block, with the type of the first such chunk. Requires a
+ * loaded meta.
+ * @param[out] out an mo_malloc'ed array (free with mo_free); NULL on failure
+ * @param[out] n_out its length
+ * @return MO_OK, MO_ENOTFOUND (no block, or no column), MO_ECORRUPT / MO_ECHECKSUM / MO_EIO
+ * reading a chunk, MO_ENOMEM.
+ */
+int mo_obj_rewrite_columns(mo_obj_writer_col **out, size_t *n_out, mo_obj_reader *r, mo_err *err);
+
+/**
+ * Rewrites an appendable data object into a new non-appendable CN data object: rows with
+ * commit_ts > @p snapshot or abort = true are dropped, the MVCC columns (commit-ts, abort,
+ * physical address) are dropped, @p opts->cols are kept (a seqnum the object lacks becomes
+ * NULLs), rows are stably sorted by @p opts->sort_key_pos (NULLs first; -1 keeps the order) and
+ * written in full 8192-row blocks, with a PK bloom filter and MO_OBJ_STATS_SORTED set when
+ * sorted. The object keeps the reader's schema version.
+ *
+ * res->row_map[block*8192 + row] is the downstream ordinal of upstream row (block, row), or
+ * UINT32_MAX when the row was dropped (or does not exist).
+ *
+ * @param[out] out the new object is appended (nothing is appended on any failure)
+ * @param[out] res zeroed first; filled on MO_OK and MO_ENOTFOUND
+ * @param r a reader with its meta loaded (loaded here otherwise)
+ * @return MO_OK; MO_ENOTFOUND when no row is visible: NO object is written (MO registers an
+ * all-zero ObjectStats here, §7), res->row_map maps every row to UINT32_MAX;
+ * MO_EINVAL for bad options; MO_ECORRUPT when the object has no commit-ts column, a chunk
+ * disagrees with its block header or a kept column's type; reader codes; MO_ENOMEM.
+ * On failure other than MO_ENOTFOUND @p res holds nothing to free.
+ */
+int mo_obj_rewrite_appendable(mo_buf *out, mo_obj_rewrite_result *res, mo_obj_reader *r,
+                              mo_obj_ts snapshot, const mo_obj_rewrite_opts *opts, mo_err *err);
+
+/**
+ * Looks up how an upstream data object was rewritten.
+ * @param[out] down_objectid the downstream object id
+ * @param[out] row_map the row-offset map (borrowed; must stay valid until the rewrite returns)
+ * @param[out] nrows its length
+ * @return MO_OK; MO_ENOTFOUND when the object was not rewritten (rowids into it stay as they
+ * are); any other negative code aborts the rewrite with that code; a positive one with MO_EUSER.
+ */
+typedef int (*mo_obj_rowid_map_cb)(void *payload, const uint8_t upstream_objectid[18],
+                                   uint8_t down_objectid[18], const uint32_t **row_map,
+                                   uint32_t *nrows);
+
+/** Options of mo_obj_rewrite_tombstone. */
+typedef struct mo_obj_tombstone_opts {
+    uint8_t stats_flags;       /* extra ObjectStats flags; MO_OBJ_STATS_SORTED is always set */
+    const mo_obj_objectid *id; /* NULL: a fresh UUIDv7, num 0 */
+} mo_obj_tombstone_opts;
+
+/**
+ * Rewrites a tombstone object (appendable or not: rowid column 0, PK column 1, optional
+ * commit-ts/abort) into a new non-appendable tombstone object: rows with commit_ts >
+ * @p snapshot or abort = true are dropped; each rowid whose object @p map knows is remapped to
+ * down id | u16 (ordinal / 8192) | u32 (ordinal % 8192), and dropped when its row was dropped
+ * (UINT32_MAX or beyond the map); commit-ts/abort/physical-address columns are dropped; rows
+ * are stably sorted by rowid; the HBF covers the rowid. @p opts may be NULL.
+ *
+ * @param[out] out the new object is appended (nothing on any failure)
+ * @param[out] res zeroed first, then filled (row_map stays NULL)
+ * @return MO_OK; MO_ENOTFOUND when no row remains (no object written); MO_ECORRUPT (column 0 is
+ * not a rowid, no PK column, a chunk disagrees with its block header, a mapped ordinal beyond
+ * 65535 blocks); the callback's codes; reader codes; MO_ENOMEM.
+ */
+int mo_obj_rewrite_tombstone(mo_buf *out, mo_obj_rewrite_result *res, mo_obj_reader *r,
+                             mo_obj_ts snapshot, const mo_obj_tombstone_opts *opts,
+                             mo_obj_rowid_map_cb map, void *payload, mo_err *err);
+
 #endif
