@@ -872,6 +872,53 @@ static void test_obj__oom_loop(void)
     built_dispose(&b);
 }
 
+
+/* A constant chunk claiming 2^32-1 rows under a block header that says the same: the deep
+ * level must report the row count and not walk the rows (regression for cfdd909). */
+static void hook_const_huge(mo_buf *wire, size_t pos, uint32_t block, void *payload)
+{
+    (void)pos, (void)block, (void)payload;
+    mo_store_le32(wire->ptr + 4 + 17, 0xFFFFFFFFu); /* vector length */
+}
+
+static void patch_rows_huge(uint8_t *blob, size_t len, void *arg)
+{
+    (void)arg;
+    mo_obj_meta m;
+    MO_ASSERT_OK(mo_obj_meta_decode(&m, blob, len, NULL, &mo_test_err));
+    mo_store_le32(blob + m.slots[0].blocks[0].meta_offset + 36, 0xFFFFFFFFu);
+    mo_obj_meta_dispose(&m);
+}
+
+static void test_obj__huge_const_rows(void)
+{
+    mo_obj_writer_col cols[1] = {{mo_obj_type_default(MO_T_INT64), 0}};
+    mo_obj_writer_opts o = {0};
+    o.pk_pos = -1;
+    o.sort_key_pos = -1;
+    o.wire_hook = hook_const_huge;
+    mo_obj_colbuf c;
+    mo_obj_colbuf_init(&c, &cols[0].type);
+    uint8_t v[8] = {7};
+    MO_ASSERT_OK(mo_obj_colbuf_append_fixed(&c, v));
+    mo_obj_vec vec;
+    mo_obj_colbuf_view(&vec, &c);
+    vec.cls = MO_OBJ_VEC_CONST;
+    vec.length = 10;
+    mo_obj_writer *w;
+    mo_buf f = MO_BUF_INIT;
+    MO_ASSERT_OK(mo_obj_writer_new(&w, cols, 1, &o, &mo_test_err));
+    MO_ASSERT_OK(mo_obj_writer_add_block(w, &vec, &mo_test_err));
+    MO_ASSERT_OK(mo_obj_writer_finish(w, &f, NULL, &mo_test_err));
+    patch_meta(&f, patch_rows_huge, NULL);
+    probs ps;
+    MO_ASSERT_RC(MO_ECORRUPT, verify(&f, NULL, MO_OBJ_LEVEL_DEEP, &ps));
+    CU_ASSERT(has_field(&ps, "BlockHeader.rows"));
+    mo_obj_writer_free(w);
+    mo_obj_colbuf_dispose(&c);
+    mo_buf_dispose(&f);
+}
+
 static CU_TestInfo obj_tests[] = {
     {"test_obj__spec_worked_example", test_obj__spec_worked_example},
     {"test_obj__seqnum_remap", test_obj__seqnum_remap},
@@ -894,6 +941,7 @@ static CU_TestInfo obj_tests[] = {
     {"test_obj__push_fed", test_obj__push_fed},
     {"test_obj__writer_rules", test_obj__writer_rules},
     {"test_obj__oom_loop", test_obj__oom_loop},
+    {"test_obj__huge_const_rows", test_obj__huge_const_rows},
     CU_TEST_INFO_NULL,
 };
 
