@@ -2540,8 +2540,8 @@ int mo_gen_mutate(const char *dir, unsigned steps, uint64_t seed, bool realtime,
         const unsigned nd = 1 + (unsigned)rndn(&g, 3);
         for (unsigned i = 0; i < nd; i++)
             want[rndn(&g, 4)] = true;
-        for (int i = 0; i < 4; i++)
-            if (want[i] && !(forced && ops[0] == data_order[i]))
+        for (int i = 0; i < 4 && !forced; i++) /* a forced step does only its operation */
+            if (want[i])
                 ops[nops++] = data_order[i];
         if ((rc = step_begin(&g)) < 0)
             break;

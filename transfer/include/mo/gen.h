@@ -94,7 +94,8 @@ int mo_gen_create(const char *dir, const mo_gen_opts *o, mo_gen_report *rep, mo_
 /**
  * Advances the replica by @p steps steps ("gen_<n+1>".."gen_<n+steps>"), mixing the seed
  * into the saved generator state. When @p steps >= MO_GEN_OP_COUNT, the first steps force
- * each mo_gen_op once. A failing step leaves the last committed step as the state (its
+ * each mo_gen_op once, in enum order, one operation per step (step n+1+i does op i only).
+ * A failing step leaves the last committed step as the state (its
  * objects may remain as orphan files).
  */
 int mo_gen_mutate(const char *dir, unsigned steps, uint64_t seed, bool realtime,
