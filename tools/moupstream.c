@@ -1,6 +1,8 @@
 /* moupstream: serve a directory as a MatrixOne CCPR upstream over the MySQL protocol
- * (mo/srv.h). Prints the bound port on stdout when --listen asks for port 0, then serves
- * until SIGTERM/SIGINT. Exit codes: 0 stopped by a signal, 2 usage or environment error. */
+ * (mo/srv.h). A replica with a catalog (DIR/.mosync/catalog, e.g. from `mosync gen`) is
+ * served from the catalog with its history; any other directory as one table of files.
+ * Prints the bound port on stdout when --listen asks for port 0, then serves until
+ * SIGTERM/SIGINT. Exit codes: 0 stopped by a signal, 2 usage or environment error. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mo/srv.h"
 #include "mo/sys.h"
@@ -19,8 +22,10 @@ static void usage(FILE *f)
             "                  [--publish ACCT.PUB=DB[.TABLE]]... [--chunk-size SZ]\n"
             "                  [--max-connections N] [--fault SPEC] [--log]\n"
             "\n"
-            "Serves the object files of DIR as table `mosync`.`objects` to MatrixOne CCPR\n"
-            "downstreams (and mosync) over the MySQL protocol. Login as U or sys#U with the\n"
+            "Serves DIR to MatrixOne CCPR downstreams (and mosync) over the MySQL protocol:\n"
+            "an upstream replica with a catalog (DIR/.mosync/catalog, from `mosync gen`) with\n"
+            "its databases, tables, history and snapshots; any other directory as the files\n"
+            "of one table, `mosync`.`objects`. Login as U or sys#U with the\n"
             "password in F (first line). Without --publish, account sys publishes everything\n"
             "as publication `mosync`. --publish DB may be '*' (account level). PORT 0 picks a\n"
             "free port and prints it on stdout. SZ takes k/m/g suffixes (default 100m).\n"
@@ -34,6 +39,37 @@ static void usage(FILE *f)
             "  delay=MS                sleep MS ms before answering each statement\n"
             "  refuse=K                close the first K connections before the handshake\n"
             "e.g. --fault drop-after=1m/2,retryable=3,delay=50,corrupt=chunk2:100,refuse=2\n");
+}
+
+/* The two backends behind one shape (publish before the server starts, free after it). */
+typedef struct backend {
+    const mo_srv_backend_ops *ops;
+    int (*publish)(void *b, const char *acct, const char *pub, const char *db, const char *tbl,
+                   mo_err *err);
+    void (*free)(void *b);
+    void *ctx;
+} backend;
+
+static int dir_publish(void *b, const char *acct, const char *pub, const char *db,
+                       const char *tbl, mo_err *err)
+{
+    return mo_srv_dirbackend_publish(b, acct, pub, db, tbl, err);
+}
+
+static void dir_free(void *b)
+{
+    mo_srv_dirbackend_free(b);
+}
+
+static int cat_publish(void *b, const char *acct, const char *pub, const char *db,
+                       const char *tbl, mo_err *err)
+{
+    return mo_srv_catbackend_publish(b, acct, pub, db, tbl, err);
+}
+
+static void cat_free(void *b)
+{
+    mo_srv_catbackend_free(b);
 }
 
 static int parse_sz(uint64_t *out, const char *s)
@@ -162,11 +198,27 @@ int main(int argc, char **argv)
     if (read_password(pw, sizeof(pw), pwfile) < 0)
         return 2;
 
-    mo_srv_dirbackend *b = NULL;
-    if (mo_srv_dirbackend_new(&b, data, user, pw, &e) < 0) {
+    /* the backend: the catalog when DIR has one, else the plain directory */
+    char catdir[4096];
+    struct stat cst;
+    const bool use_cat = (size_t)snprintf(catdir, sizeof(catdir), "%s/.mosync/catalog", data) <
+                             sizeof(catdir) &&
+                         stat(catdir, &cst) == 0 && S_ISDIR(cst.st_mode);
+    backend be;
+    if (use_cat)
+        be = (backend){mo_srv_catbackend_ops(), cat_publish, cat_free, NULL};
+    else
+        be = (backend){mo_srv_dirbackend_ops(), dir_publish, dir_free, NULL};
+    mo_srv_catbackend *cb = NULL;
+    mo_srv_dirbackend *db0 = NULL;
+    const int brc = use_cat ? mo_srv_catbackend_new(&cb, data, user, pw, &e)
+                            : mo_srv_dirbackend_new(&db0, data, user, pw, &e);
+    be.ctx = use_cat ? (void *)cb : (void *)db0;
+    if (brc < 0) {
         fprintf(stderr, "moupstream: --data: %s\n", e.msg);
         return 2;
     }
+    void *b = be.ctx;
     for (size_t i = 0; i < npubs; i++) {
         /* ACCT.PUB=DB[.TABLE] */
         char spec[1024];
@@ -186,15 +238,15 @@ int main(int argc, char **argv)
             *tbl++ = 0;
         if (!*db || (tbl && !*tbl) || strpbrk(spec, " \t'`\\") || strpbrk(dot + 1, " \t'`\\"))
             goto bad_pub;
-        if (mo_srv_dirbackend_publish(b, spec, dot + 1, db, tbl, &e) < 0) {
+        if (be.publish(b, spec, dot + 1, db, tbl, &e) < 0) {
             fprintf(stderr, "moupstream: --publish: %s\n", e.msg);
-            mo_srv_dirbackend_free(b);
+            be.free(b);
             return 2;
         }
         continue;
     bad_pub:
         fprintf(stderr, "moupstream: bad --publish '%s' (ACCT.PUB=DB[.TABLE])\n", pubs[i]);
-        mo_srv_dirbackend_free(b);
+        be.free(b);
         return 2;
     }
 
@@ -207,23 +259,24 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     mo_srv *s = NULL;
-    if (mo_srv_new(&s, &o, mo_srv_dirbackend_ops(), b, &e) < 0 || mo_srv_start(s, &e) < 0) {
+    if (mo_srv_new(&s, &o, be.ops, b, &e) < 0 || mo_srv_start(s, &e) < 0) {
         fprintf(stderr, "moupstream: %s\n", e.msg);
         mo_srv_free(s);
-        mo_srv_dirbackend_free(b);
+        be.free(b);
         return 2;
     }
     if (port == 0)
         printf("%u\n", mo_srv_port(s));
     else
-        fprintf(stderr, "moupstream: listening on %s:%u\n", host, mo_srv_port(s));
+        fprintf(stderr, "moupstream: listening on %s:%u (%s backend)\n", host, mo_srv_port(s),
+                use_cat ? "catalog" : "directory");
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
     mo_srv_stats st;
     mo_srv_get_stats(s, &st);
     mo_srv_free(s);
-    mo_srv_dirbackend_free(b);
+    be.free(b);
     fprintf(stderr,
             "moupstream: stopped by signal %d; %" PRIu64 " connections, %" PRIu64
             " statements, %" PRIu64 " chunk bytes\n",

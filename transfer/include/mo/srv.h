@@ -244,4 +244,39 @@ const mo_srv_backend_ops *mo_srv_dirbackend_ops(void);
 void mo_srv_dirbackend_free(mo_srv_dirbackend *b);
 #define MO_SRV_DIR_TABLE_ID 272515u
 
+/* ---------------- catalog backend ---------------- */
+
+typedef struct mo_srv_catbackend mo_srv_catbackend;
+
+/**
+ * An upstream replica directory as `mosync gen` writes it: object files flat in @p dir, the
+ * catalog in "<dir>/.mosync/catalog" (databases and tables with upstream ids, CREATE TABLE
+ * text and created/dropped TS; object entries with create/delete TS; snapshots gen_<n>),
+ * served with its history. The catalog is opened read-only (MO_CAT_READ) and refreshed before
+ * each answer, so a writer (`mosync gen --mutate`) may commit while the server runs.
+ * - Accounts: each publisher account owns the databases and tables its publications cover
+ *   (without publications: account sys, everything, publication "mosync"). Login: tenant
+ *   "sys", @p user with @p password.
+ * - databases/tables/get_ddl at a snapshot: the rows alive at its TS (created <= TS <
+ *   dropped), with each table's stored CREATE TABLE text and upstream table id.
+ * - object_list: the object records of the tables alive at the snapshot in its scope, with
+ *   their create/delete TS (the server applies MO's windows, §3.8).
+ * - get_object: objects the catalog knows (at any time) whose table @p pub covers, read from
+ *   "<dir>/<name>" as logical bytes (DISK-framed files are deframed and CRC-checked).
+ * - Snapshots created by downstreams persist in "<dir>/.mosync/upstream-snapshots" (magic,
+ *   version, length, XXH64; temp, fsync, rename, fsync dir) with TS = the newest TS committed
+ *   in the catalog when created; the catalog's own snapshots are visible read-only at
+ *   account level. "<dir>/.mosync/upstream.lock" is held (flock) so that one server serves a
+ *   replica at a time.
+ * @return MO_OK; MO_ENOTFOUND (no catalog); MO_EEXISTS (another server holds the lock);
+ * MO_ECORRUPT/MO_ECHECKSUM/MO_EVERSION (snapshot file); catalog and I/O codes.
+ */
+int mo_srv_catbackend_new(mo_srv_catbackend **out, const char *dir, const char *user,
+                          const char *password, mo_err *err);
+/** As mo_srv_dirbackend_publish; call before the server starts. */
+int mo_srv_catbackend_publish(mo_srv_catbackend *b, const char *account, const char *name,
+                              const char *db, const char *table, mo_err *err);
+const mo_srv_backend_ops *mo_srv_catbackend_ops(void);
+void mo_srv_catbackend_free(mo_srv_catbackend *b);
+
 #endif
