@@ -20,7 +20,13 @@
  * directory: DIR/.mosync/upstream.lock is flock'ed while the backend lives.
  *
  * Object bytes are served as LOGICAL bytes: DISK-framed files (CRC-32C per 2 KiB block) are
- * deframed and verified on the fly. */
+ * deframed and verified on the fly.
+ *
+ * Names and DDL as of a snapshot: a catalog table row holds only its latest name and CREATE
+ * TABLE text (RENAME TABLE and in-place ALTERs keep the id). When the replica was generated,
+ * the generator's truth ("<dir>/.mosync/gen/truth": per step, each table's id, name and
+ * CREATE TABLE text) supplies them for the step a snapshot TS falls in; it is reloaded when
+ * the file changes. Without it the latest catalog names are used. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -35,6 +41,7 @@
 #include <unistd.h>
 
 #include "mo/cat.h"
+#include "mo/gen.h"
 #include "mo/hash.h"
 #include "mo/obj_frame.h"
 #include "mo/objfmt.h"
@@ -80,6 +87,12 @@ struct mo_srv_catbackend {
     size_t nsnaps, capsnaps;
     fcache *fc;
     size_t nfc, next_fc;
+    /* the generator's truth (names and DDL per step), keyed by the file's identity */
+    char truth_path[PATH_MAX];
+    mo_gen_truth truth;
+    bool has_truth;
+    uint64_t truth_ino, truth_size;
+    int64_t truth_mtime;
 };
 
 /* ---------------- small helpers ---------------- */
@@ -230,8 +243,66 @@ static int tab_collect(const mo_cat_table *t, void *payload)
     return 0;
 }
 
-/* Refreshes the reader and copies the db and table rows. Caller holds mu. */
-static int cview_load(cview *v, mo_srv_catbackend *b, bool want_sql, mo_err *err)
+/* Reloads the generator's truth when its file changed (caller holds mu). A missing or
+ * unreadable truth only means no overlay. */
+static void truth_sync(mo_srv_catbackend *b)
+{
+    struct stat st;
+    if (stat(b->truth_path, &st) < 0) {
+        if (b->has_truth)
+            mo_gen_truth_dispose(&b->truth);
+        b->has_truth = false;
+        return;
+    }
+    const int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (b->has_truth && b->truth_ino == (uint64_t)st.st_ino &&
+        b->truth_size == (uint64_t)st.st_size && b->truth_mtime == mt)
+        return;
+    if (b->has_truth)
+        mo_gen_truth_dispose(&b->truth);
+    b->has_truth = mo_gen_truth_load(&b->truth, b->dir, NULL) == MO_OK;
+    b->truth_ino = (uint64_t)st.st_ino;
+    b->truth_size = (uint64_t)st.st_size;
+    b->truth_mtime = mt;
+}
+
+/* Names and CREATE text of the tables as of @p at, from the truth step @p at falls in. */
+static int truth_overlay(cview *v, const mo_srv_catbackend *b, const mo_obj_ts *at)
+{
+    if (!at || !b->has_truth)
+        return MO_OK;
+    const mo_gen_truth_step *step = NULL;
+    for (uint32_t i = 0; i < b->truth.nsteps; i++)
+        if (mo_obj_ts_cmp(b->truth.steps[i].ts, *at) <= 0 &&
+            (!step || mo_obj_ts_cmp(b->truth.steps[i].ts, step->ts) >= 0))
+            step = &b->truth.steps[i];
+    if (!step)
+        return MO_OK;
+    for (size_t i = 0; i < v->ntabs; i++) {
+        ctab *t = &v->tabs[i];
+        for (uint32_t k = 0; k < step->ntables; k++) {
+            const mo_gen_truth_table *g = &step->tables[k];
+            if (g->table_id != t->up_id)
+                continue;
+            copy_name(t->name, sizeof(t->name), g->name);
+            copy_name(t->db, sizeof(t->db), g->db);
+            if (v->want_sql && g->create_sql) {
+                char *sql = mo_strdup(g->create_sql);
+                if (!sql)
+                    return MO_ENOMEM;
+                mo_free(t->sql);
+                t->sql = sql;
+            }
+            break;
+        }
+    }
+    return MO_OK;
+}
+
+/* Refreshes the reader and copies the db and table rows, names as of @p at (NULL = now).
+ * Caller holds mu. */
+static int cview_load(cview *v, mo_srv_catbackend *b, bool want_sql, const mo_obj_ts *at,
+                      mo_err *err)
 {
     memset(v, 0, sizeof(*v));
     v->want_sql = want_sql;
@@ -244,6 +315,11 @@ static int cview_load(cview *v, mo_srv_catbackend *b, bool want_sql, mo_err *err
     if (v->rc < 0 || rc < 0) {
         cview_dispose(v);
         return mo_err_set(err, v->rc < 0 ? v->rc : rc, "catalog: reading databases and tables");
+    }
+    truth_sync(b);
+    if ((rc = truth_overlay(v, b, at)) < 0) {
+        cview_dispose(v);
+        return mo_err_set(err, rc, "generator truth: out of memory");
     }
     return MO_OK;
 }
@@ -415,7 +491,9 @@ int mo_srv_catbackend_new(mo_srv_catbackend **out, const char *dir, const char *
     b->all_pub.entries = &b->all_entry;
     b->all_pub.n_entries = 1;
     char lock[PATH_MAX];
-    if ((size_t)snprintf(b->snaps_path, sizeof(b->snaps_path), "%s/.mosync/%s", dir, SNAPS_FILE) >=
+    if ((size_t)snprintf(b->truth_path, sizeof(b->truth_path), "%s/.mosync/gen/truth", dir) >=
+            sizeof(b->truth_path) ||
+        (size_t)snprintf(b->snaps_path, sizeof(b->snaps_path), "%s/.mosync/%s", dir, SNAPS_FILE) >=
             sizeof(b->snaps_path) ||
         (size_t)snprintf(lock, sizeof(lock), "%s/.mosync/%s", dir, LOCK_FILE) >= sizeof(lock)) {
         rc = mo_err_set(err, MO_EINVAL, "%s: path too long", dir);
@@ -509,6 +587,8 @@ void mo_srv_catbackend_free(mo_srv_catbackend *b)
     mo_free(b->pubs);
     mo_free(b->snaps);
     mo_free(b->fc);
+    if (b->has_truth)
+        mo_gen_truth_dispose(&b->truth);
     mo_cat_close(b->cat);
     if (b->lock_fd >= 0)
         mo_sys_close(b->lock_fd); /* releases the flock */
@@ -613,7 +693,7 @@ static int c_snap_create(void *ctx, mo_srv_snap *req, mo_err *err)
     mo_srv_catbackend *b = ctx;
     cview v;
     pthread_mutex_lock(&b->mu);
-    int rc = cview_load(&v, b, false, err);
+    int rc = cview_load(&v, b, false, NULL, err);
     if (rc < 0)
         goto out_unlock;
     if (find_snap(b, req->account, req->name) || cat_snap(b, NULL, req->account, req->name)) {
@@ -719,7 +799,7 @@ static int c_databases(void *ctx, const char *account, const mo_srv_snap *at, mo
     const mo_obj_ts *ts = at ? &at->ts : NULL;
     cview v;
     pthread_mutex_lock(&b->mu);
-    int rc = cview_load(&v, b, false, err);
+    int rc = cview_load(&v, b, false, ts, err);
     pthread_mutex_unlock(&b->mu);
     if (rc < 0)
         return rc;
@@ -742,7 +822,7 @@ static int c_tables(void *ctx, const char *account, const mo_srv_snap *at, const
     const mo_obj_ts *ts = at ? &at->ts : NULL;
     cview v;
     pthread_mutex_lock(&b->mu);
-    int rc = cview_load(&v, b, true, err);
+    int rc = cview_load(&v, b, true, ts, err);
     pthread_mutex_unlock(&b->mu);
     if (rc < 0)
         return rc;
@@ -796,7 +876,7 @@ static int c_indexes(void *ctx, const char *account, const mo_srv_snap *at, uint
     const mo_obj_ts *ts = at ? &at->ts : NULL;
     cview v;
     pthread_mutex_lock(&b->mu);
-    int rc = cview_load(&v, b, true, err);
+    int rc = cview_load(&v, b, true, ts, err);
     pthread_mutex_unlock(&b->mu);
     if (rc < 0)
         return rc;
@@ -896,7 +976,7 @@ static int c_objects(void *ctx, const mo_srv_snap *snap, const mo_obj_ts *from, 
     const cdb **scope_db = NULL;
     size_t nscope = 0;
     pthread_mutex_lock(&b->mu);
-    int rc = cview_load(&v, b, false, err);
+    int rc = cview_load(&v, b, false, ts, err);
     if (rc < 0) {
         pthread_mutex_unlock(&b->mu);
         return rc;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mo/cat.h"
+#include "mo/gen.h"
 #include "mo/obj_frame.h"
 #include "mo/objfmt.h"
 #include "mo/srv.h"
@@ -208,7 +209,7 @@ static int name_cb(const char *name, void *payload)
 
 typedef struct tabs {
     mo_srv_table v[16];
-    char sql[16][512];
+    char sql[16][4096];
     char name[16][64];
     size_t n;
 } tabs;
@@ -218,7 +219,7 @@ static int table_cb(const mo_srv_table *t, void *payload)
     tabs *l = payload;
     if (l->n < 16) {
         l->v[l->n] = *t;
-        snprintf(l->sql[l->n], 512, "%s", t->create_sql ? t->create_sql : "");
+        snprintf(l->sql[l->n], sizeof(l->sql[0]), "%s", t->create_sql ? t->create_sql : "");
         snprintf(l->name[l->n], 64, "%s", t->name);
         l->v[l->n].db = l->v[l->n].name = l->v[l->n].create_sql = NULL;
         l->n++;
@@ -717,6 +718,61 @@ static void test_catbackend__server_publications(void)
     mo_srv_catbackend_free(b);
 }
 
+/* A replica from the generator: at every gen_<n>, the tables the backend reports (through
+ * databases + tables) are exactly the truth's, with the step's names (RENAME keeps the id),
+ * ids (TRUNCATE and copy ALTER change them) and CREATE TABLE text (in-place ALTERs). */
+static void test_catbackend__gen_replica(void)
+{
+    build();
+    const char *dir = mo_test_tmpdir("catbackend_gen");
+    CU_ASSERT_FATAL(dir != NULL);
+    char d[512];
+    snprintf(d, sizeof(d), "%s", dir);
+    const mo_gen_table_spec specs[] = {
+        {"warehouse", 10, NULL}, {"customer", 600, NULL}, {"kv", 300, "id:int64,v:varchar(20)"}};
+    mo_gen_opts go = {0};
+    go.db = "tpcc";
+    go.tables = specs;
+    go.ntables = 3;
+    go.seed = 7;
+    go.appendable_share = -1;
+    MO_ASSERT_OK(mo_gen_create(d, &go, NULL, &mo_test_err));
+    MO_ASSERT_OK(mo_gen_mutate(d, MO_GEN_OP_COUNT, 8, false, NULL, &mo_test_err));
+    mo_gen_truth truth;
+    MO_ASSERT_OK(mo_gen_truth_load(&truth, d, &mo_test_err));
+    CU_ASSERT_FATAL(truth.nsteps == MO_GEN_OP_COUNT + 1);
+    mo_srv_catbackend *b = NULL;
+    MO_ASSERT_OK(mo_srv_catbackend_new(&b, d, "root", "pw", &mo_test_err));
+    const mo_srv_backend_ops *ops = mo_srv_catbackend_ops();
+    for (uint32_t i = 0; i < truth.nsteps; i++) {
+        const mo_gen_truth_step *st = &truth.steps[i];
+        mo_srv_snap sn = get_snap(b, st->snapshot);
+        CU_ASSERT_EQUAL(mo_obj_ts_cmp(sn.ts, st->ts), 0);
+        names dbs = {0};
+        MO_ASSERT_OK(ops->databases(b, "sys", &sn, name_cb, &dbs, &mo_test_err));
+        size_t got = 0;
+        for (size_t k = 0; k < dbs.n; k++) {
+            tabs t = {0};
+            MO_ASSERT_OK(ops->tables(b, "sys", &sn, dbs.v[k], table_cb, &t, &mo_test_err));
+            for (size_t j = 0; j < t.n; j++, got++) {
+                const mo_gen_truth_table *w = NULL;
+                for (uint32_t x = 0; x < st->ntables; x++)
+                    if (st->tables[x].table_id == t.v[j].id)
+                        w = &st->tables[x];
+                if (!w || strcmp(w->name, t.name[j]) || strcmp(w->db, dbs.v[k]) ||
+                    strcmp(w->create_sql, t.sql[j]))
+                    fprintf(stderr, "\n%s: %s.%s id %" PRIu64 " differs from the truth\n",
+                            st->snapshot, dbs.v[k], t.name[j], t.v[j].id);
+                CU_ASSERT(w && !strcmp(w->name, t.name[j]) && !strcmp(w->db, dbs.v[k]) &&
+                          !strcmp(w->create_sql, t.sql[j]));
+            }
+        }
+        CU_ASSERT_EQUAL(got, st->ntables);
+    }
+    mo_srv_catbackend_free(b);
+    mo_gen_truth_dispose(&truth);
+}
+
 static CU_TestInfo catbackend_tests[] = {
     {"logins_and_pubs", test_catbackend__logins_and_pubs},
     {"databases_tables_indexes", test_catbackend__databases_tables_indexes},
@@ -726,6 +782,7 @@ static CU_TestInfo catbackend_tests[] = {
     {"server_object_list", test_catbackend__server_object_list},
     {"server_ddl_objects", test_catbackend__server_ddl_objects},
     {"server_publications", test_catbackend__server_publications},
+    {"gen_replica", test_catbackend__gen_replica},
     CU_TEST_INFO_NULL,
 };
 

@@ -258,7 +258,9 @@ typedef struct mo_srv_catbackend mo_srv_catbackend;
  *   (without publications: account sys, everything, publication "mosync"). Login: tenant
  *   "sys", @p user with @p password.
  * - databases/tables/get_ddl at a snapshot: the rows alive at its TS (created <= TS <
- *   dropped), with each table's stored CREATE TABLE text and upstream table id.
+ *   dropped), with each table's stored CREATE TABLE text and upstream table id; names and
+ *   text as of that TS come from the generator's truth ("<dir>/.mosync/gen/truth") when the
+ *   replica has one (the catalog keeps only the latest after RENAME / in-place ALTER).
  * - object_list: the object records of the tables alive at the snapshot in its scope, with
  *   their create/delete TS (the server applies MO's windows, §3.8).
  * - get_object: objects the catalog knows (at any time) whose table @p pub covers, read from
