@@ -267,9 +267,8 @@ int main(int argc, char **argv)
     }
     if (port == 0)
         printf("%u\n", mo_srv_port(s));
-    else
-        fprintf(stderr, "moupstream: listening on %s:%u (%s backend)\n", host, mo_srv_port(s),
-                use_cat ? "catalog" : "directory");
+    fprintf(stderr, "moupstream: listening on %s:%u (%s backend)\n", host, mo_srv_port(s),
+            use_cat ? "catalog" : "directory");
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
