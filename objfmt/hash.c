@@ -192,3 +192,46 @@ void mo_xxh3_stream_free(mo_xxh3_stream *s)
     XXH3_freeState(s->st);
     mo_free(s);
 }
+
+struct mo_xxh3_64_stream {
+    XXH3_state_t *st;
+};
+
+int mo_xxh3_64_stream_new(mo_xxh3_64_stream **out)
+{
+    *out = NULL;
+    mo_xxh3_64_stream *s = mo_calloc(1, sizeof(*s));
+    if (!s)
+        return MO_ENOMEM;
+    s->st = XXH3_createState();
+    if (!s->st) {
+        mo_free(s);
+        return MO_ENOMEM;
+    }
+    XXH3_64bits_reset(s->st);
+    *out = s;
+    return MO_OK;
+}
+
+void mo_xxh3_64_stream_reset(mo_xxh3_64_stream *s)
+{
+    XXH3_64bits_reset(s->st);
+}
+
+void mo_xxh3_64_stream_update(mo_xxh3_64_stream *s, const void *p, size_t n)
+{
+    XXH3_64bits_update(s->st, p, n);
+}
+
+uint64_t mo_xxh3_64_stream_digest(const mo_xxh3_64_stream *s)
+{
+    return XXH3_64bits_digest(s->st);
+}
+
+void mo_xxh3_64_stream_free(mo_xxh3_64_stream *s)
+{
+    if (!s)
+        return;
+    XXH3_freeState(s->st);
+    mo_free(s);
+}

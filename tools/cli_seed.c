@@ -91,6 +91,8 @@ static int seed_main(int argc, char **argv, const char *mode)
     memset(&o, 0, sizeof(o));
     o.verify_level = MO_OBJ_LEVEL_DEEP;
     o.journal = true;
+    /* two objects in flight by default: one publishes (fsync, rename) while the other copies */
+    o.jobs = 2;
     o.progress = isatty(2) ? 1 : 0;
     bool framed = false, json = false;
     int c;

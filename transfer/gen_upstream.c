@@ -708,7 +708,7 @@ static int finish_obj(gen *g, gtab *t, mo_obj_writer *w, uint8_t kind, int level
 {
     mo_buf file = MO_BUF_INIT;
     mo_obj_stats st;
-    uint32_t oi;
+    uint32_t oi = 0;
     int rc = mo_obj_writer_finish(w, &file, &st, g->err);
     if (rc == MO_OK)
         rc = objs_add(g, t, &oi);

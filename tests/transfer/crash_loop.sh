@@ -30,7 +30,7 @@ while [ "$distinct" -lt "$KILLS" ]; do
     n=$(( 1 + R ))
     jsize=$(stat -c %s "$T/dst/.mosync/ckpt/journal" 2>/dev/null || echo 0)
     MO_FAULT="$op:$n:exit" MO_TEST_READ_COUNTER="$COUNTER" \
-        "$MOSYNC" seed --from "$T/src" --to "$T/dst" --chunk-size "$CHUNK" --verify-level deep >/dev/null 2>"$T/err"
+        "$MOSYNC" seed --from "$T/src" --to "$T/dst" --chunk-size "$CHUNK" -j 1 --verify-level deep >/dev/null 2>"$T/err"
     rc=$?
     runs=$((runs+1))
     if [ "$rc" -eq 77 ]; then

@@ -31,4 +31,12 @@ void mo_xxh3_stream_update(mo_xxh3_stream *s, const void *p, size_t n);
 mo_digest128 mo_xxh3_stream_digest(const mo_xxh3_stream *s);
 void mo_xxh3_stream_free(mo_xxh3_stream *s);
 
+/** Streaming XXH3-64 (equal to mo_xxh3_64 over the concatenation); same life cycle. */
+typedef struct mo_xxh3_64_stream mo_xxh3_64_stream;
+int mo_xxh3_64_stream_new(mo_xxh3_64_stream **out);
+void mo_xxh3_64_stream_reset(mo_xxh3_64_stream *s);
+void mo_xxh3_64_stream_update(mo_xxh3_64_stream *s, const void *p, size_t n);
+uint64_t mo_xxh3_64_stream_digest(const mo_xxh3_64_stream *s);
+void mo_xxh3_64_stream_free(mo_xxh3_64_stream *s);
+
 #endif
