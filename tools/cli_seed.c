@@ -14,6 +14,7 @@ static void usage(void)
             "usage: mosync seed --from SRC --to DIR [-j N] [--chunk-size SZ] [--verify-level "
             "frame|struct|deep|none]\n"
             "                   [--bwlimit RATE] [--progress=json] [--framed] [--no-journal]\n"
+            "                   [--ssl-ca FILE] [--ssl-mode disabled|preferred|required|verify_ca|verify_identity]\n"
             "       mosync resume --to DIR [same options]\n"
             "       mosync import FILE.tar --to DIR [same options]\n"
             "  SRC: a fileservice directory or a bundle (.tar) written by `mosync export`\n");
@@ -85,6 +86,7 @@ static int seed_main(int argc, char **argv, const char *mode)
         {"chunk-size", required_argument, NULL, 'c'}, {"verify-level", required_argument, NULL, 'v'},
         {"bwlimit", required_argument, NULL, 'b'},    {"progress", optional_argument, NULL, 'p'},
         {"framed", no_argument, NULL, 'F'},           {"no-journal", no_argument, NULL, 'N'},
+        {"ssl-ca", required_argument, NULL, 'A'},     {"ssl-mode", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     const char *from = NULL, *to = NULL;
     mo_xfer_opts o;
@@ -143,6 +145,9 @@ static int seed_main(int argc, char **argv, const char *mode)
             json = optarg != NULL;
             break;
         case 'F': framed = true; break;
+        /* TLS to an MO upstream (mysql:// sources): handed to the source's connector */
+        case 'A': setenv("MO_UPSTREAM_SSL_CA", optarg, 1); break;
+        case 'M': setenv("MO_UPSTREAM_SSL_MODE", optarg, 1); break;
         case 'N': o.journal = false; break;
         default: usage(); return c == 'h' ? MO_CLI_OK : MO_CLI_USAGE;
         }

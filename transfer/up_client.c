@@ -814,6 +814,17 @@ static int up_open(mo_up *up, mo_err *err)
         return up_fail(up, "connect", err);
     if (mysql_ping(my))
         return up_fail(up, "ping", err);
+    /* do not trust the connector's enforcement alone: a required TLS that did not happen
+     * (a server without TLS) is a fatal error, never a silent plain-text session */
+    if ((!strcasecmp(mode, "required") || !strcasecmp(mode, "verify_ca") ||
+         !strcasecmp(mode, "verify_identity")) &&
+        !mysql_get_ssl_cipher(my)) {
+        up_close(up);
+        return mo_err_set(err, MO_EUPSTREAM,
+                          "connect: TLS is required (ssl mode %s) but the connection to %s:%u is "
+                          "not encrypted (the upstream does not offer TLS)",
+                          mode, up->uri.host, (unsigned)up->uri.port);
+    }
     if (up->connected_once)
         up->reconnects++;
     up->connected_once = true;

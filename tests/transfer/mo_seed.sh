@@ -89,5 +89,16 @@ MO_UPSTREAM_PASSWORD=s3cret "$MOSYNC" seed --from "$URL" --to "$T/dc" > "$T/out"
 same_all "$T/dc"
 : "$SNAPURL"
 
+# TLS options reach the connector: moupstream speaks no TLS, so a required TLS fails
+# cleanly (no data), and a bad mode is a usage error
+rm -rf "$T/dt"
+MO_UPSTREAM_PASSWORD=s3cret MO_UPSTREAM_ATTEMPTS=1 "$MOSYNC" seed --from "$URL" --to "$T/dt" --ssl-mode required > "$T/out" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && grep -qi 'ssl\|tls' "$T/out" || { bad "--ssl-mode required against a non-TLS upstream: exit $rc"; cat "$T/out"; }
+[ -z "$(ls "$T/dt" 2>/dev/null | grep -v '^\.')" ] || bad "objects published without the required TLS"
+MO_UPSTREAM_PASSWORD=s3cret "$MOSYNC" seed --from "$URL" --to "$T/dt" --ssl-mode sometimes > "$T/out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "ssl mode 'sometimes'" "$T/out" || { bad "bad --ssl-mode: exit $rc"; cat "$T/out"; }
+
 [ "$fail" -eq 0 ] && echo "mo_seed: ok"
 exit "$fail"
