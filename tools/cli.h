@@ -26,6 +26,7 @@ int mo_cli_inspect(int argc, char **argv);
 int mo_cli_dump(int argc, char **argv);
 int mo_cli_mkobj(int argc, char **argv);
 int mo_cli_gen(int argc, char **argv);
+int mo_cli_run(int argc, char **argv);
 int mo_cli_demo(int argc, char **argv);
 int mo_cli_seed(int argc, char **argv);
 int mo_cli_resume(int argc, char **argv);

@@ -23,6 +23,7 @@ static const mo_cli_cmd cmds[] = {
     {"scan", mo_cli_scan, "scan -C DIR db.t [--at TS] [--format csv]"},
     {"sql", mo_cli_sql, "sql -C DIR [--json] [\"STATEMENT[; ...]\"]   subscriptions (stdin if none)"},
     {"journal", mo_cli_journal, "journal DIR                       state of DIR's checkpoint journal"},
+    {"run", mo_cli_run, "run -C DIR [--once] [--workers N] [--cn-uuid U]   sync subscriptions (executor)"},
     {"gen", mo_cli_gen,
      "gen --out DIR --db NAME --table NAME:ROWS[:SCHEMA]... [--seed S] | --mutate DIR --steps K\n"
      "      [--seed S] | --check DIR     upstream replica with history + ground truth"},

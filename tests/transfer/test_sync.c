@@ -1,0 +1,379 @@
+/* The sync engine (mo/sync.h) end to end over an in-process upstream: `mosync gen` builds an
+ * upstream replica, a database-level subscription FROM 'dir://...' is synced by mo_sync_run
+ * (once) after every mutation step; after every iteration each downstream table's rows and
+ * fingerprint equal the upstream's at the watermark, every live entry is CN-created,
+ * non-appendable and non-mergeable, no object is fetched twice, a no-op round fetches nothing.
+ * Then PAUSE/RESUME/DROP at iteration boundaries (DROP leaves no upstream snapshot), a stale
+ * previous snapshot (clean full resync), and MO's R:/N: error records with the retry budget. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mo/gen.h"
+#include "mo/scan.h"
+#include "mo/srv.h"
+#include "mo/sync.h"
+#include "mo_test.h"
+
+static const mo_gen_table_spec tables[] = {
+    {"orders", 1500, NULL}, {"item", 400, NULL}, {"stock", 600, NULL}};
+
+static char g_up[1024], g_down[1024], g_log[1100];
+
+static int make(const char *tag, uint64_t seed)
+{
+    const char *base = mo_test_tmpdir(tag);
+    if (!base)
+        return MO_EIO;
+    snprintf(g_up, sizeof(g_up), "%s/up", base);
+    snprintf(g_down, sizeof(g_down), "%s/down", base);
+    snprintf(g_log, sizeof(g_log), "%s/fetch.log", base);
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s' && mkdir -p '%s'", g_up, g_down, g_log,
+             g_down);
+    if (system(cmd) != 0)
+        return MO_EIO;
+    mo_gen_opts o = {"db1", tables, sizeof(tables) / sizeof(tables[0]), seed, -1, 0, false};
+    return mo_gen_create(g_up, &o, NULL, &mo_test_err);
+}
+
+static int sql(mo_sync *s, const char *stmt)
+{
+    mo_cat_result r;
+    memset(&r, 0, sizeof(r));
+    int rc = mo_cat_sql_exec(mo_sync_cat(s), stmt, &r, &mo_test_err);
+    mo_cat_result_dispose(&r);
+    return rc;
+}
+
+static mo_sync *open_sync(void)
+{
+    mo_sync_opts o;
+    memset(&o, 0, sizeof(o));
+    o.workers = 2;
+    mo_sync *s = NULL;
+    MO_ASSERT_OK(mo_sync_new(&s, g_down, &o, &mo_test_err));
+    return s;
+}
+
+typedef struct last {
+    mo_sync_report rep;
+    unsigned n;
+} last;
+
+static void keep(const mo_sync_report *r, void *payload)
+{
+    last *l = payload;
+    l->rep = *r;
+    l->n++;
+}
+
+static int run_once(mo_sync *s, mo_sync_report *rep)
+{
+    mo_sync_run_opts ro;
+    memset(&ro, 0, sizeof(ro));
+    ro.once = true;
+    last l;
+    memset(&l, 0, sizeof(l));
+    int rc = mo_sync_run(s, &ro, NULL, keep, &l, &mo_test_err);
+    if (rep)
+        *rep = l.rep;
+    return rc;
+}
+
+typedef struct cmp_ctx {
+    mo_cat *down, *up;
+    mo_obj_ts at;
+    unsigned tables, mismatches;
+} cmp_ctx;
+
+static int cmp_task(const mo_cat_task *k, void *payload)
+{
+    cmp_ctx *c = payload;
+    if (!k->table_id)
+        return 0;
+    c->at = k->watermark;
+    mo_cat_table dt, ut;
+    if (mo_cat_get_table(c->down, k->down_table_id, &dt, NULL) != MO_OK) {
+        c->mismatches++;
+        return 0;
+    }
+    if (mo_cat_find_table(c->up, k->db, k->table, &ut, NULL) != MO_OK) {
+        fprintf(stderr, "upstream %s.%s missing\n", k->db, k->table);
+        c->mismatches++;
+        mo_cat_table_dispose(&dt);
+        return 0;
+    }
+    mo_scan_result a, b;
+    mo_err e1 = {0}, e2 = {0};
+    int r1 = mo_scan_table(&a, c->down, g_down, &dt, NULL, NULL, NULL, &e1);
+    int r2 = mo_scan_table(&b, c->up, g_up, &ut, &k->watermark, NULL, NULL, &e2);
+    c->tables++;
+    if (r1 || r2 || a.rows != b.rows || a.sum != b.sum || a.xor_ != b.xor_) {
+        fprintf(stderr, "%s.%s: down rows=%llu (%s) up rows=%llu (%s)\n", k->db, k->table,
+                (unsigned long long)a.rows, e1.msg, (unsigned long long)b.rows, e2.msg);
+        c->mismatches++;
+    }
+    mo_cat_table_dispose(&dt);
+    mo_cat_table_dispose(&ut);
+    return 0;
+}
+
+typedef struct flag_ctx {
+    unsigned objects, bad;
+} flag_ctx;
+
+static int check_flags(const mo_cat_object *o, void *payload)
+{
+    flag_ctx *f = payload;
+    if (o->delete_ts.physical)
+        return 0;
+    f->objects++;
+    const uint8_t fl = o->stats[153];
+    if (!(fl & MO_OBJ_STATS_CNCREATED) || (fl & MO_OBJ_STATS_APPENDABLE) || !o->non_mergeable ||
+        (o->is_tombstone && !(fl & MO_OBJ_STATS_SORTED)))
+        f->bad++;
+    return 0;
+}
+
+/* Checksums of every table of the subscription, flags of every entry. */
+static void verify(mo_sync *s, const char *what)
+{
+    cmp_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.down = mo_sync_cat(s);
+    MO_ASSERT_OK(mo_cat_open(&c.up, g_up, MO_CAT_READ, NULL, &mo_test_err));
+    mo_cat_foreach_task(c.down, cmp_task, &c);
+    mo_cat_close(c.up);
+    if (c.mismatches)
+        fprintf(stderr, "%s: %u of %u tables differ\n", what, c.mismatches, c.tables);
+    CU_ASSERT_EQUAL(c.mismatches, 0);
+    CU_ASSERT(c.tables > 0);
+    flag_ctx f = {0, 0};
+    mo_cat_foreach_object(c.down, 0, check_flags, &f);
+    CU_ASSERT(f.objects > 0);
+    CU_ASSERT_EQUAL(f.bad, 0);
+}
+
+/* Each object name at most once in the fetch log. */
+static unsigned fetched_twice(void)
+{
+    FILE *f = fopen(g_log, "r");
+    if (!f)
+        return 0;
+    char (*names)[48] = NULL;
+    size_t n = 0, cap = 0;
+    char line[128];
+    unsigned dup = 0;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(names[i], line)) {
+                dup++;
+                fprintf(stderr, "fetched twice: %s\n", line);
+            }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            names = realloc(names, cap * sizeof(*names));
+        }
+        memcpy(names[n], line, 47);
+        names[n++][47] = 0;
+    }
+    fclose(f);
+    free(names);
+    return dup;
+}
+
+static void test_sync__steps_checksums_equal(void)
+{
+    MO_ASSERT_OK(make("sync_steps", 7));
+    setenv("MO_TEST_FETCH_LOG", g_log, 1);
+    mo_sync *s = open_sync();
+    char stmt[1400];
+    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
+    MO_ASSERT_OK(sql(s, stmt));
+    mo_sync_report rep;
+    MO_ASSERT_OK(run_once(s, &rep));
+    CU_ASSERT_EQUAL(rep.lsn, 0);
+    CU_ASSERT(rep.fetched > 0);
+    CU_ASSERT_EQUAL(rep.tables, 3);
+    verify(s, "full copy");
+    /* incremental iterations: one upstream step each (inserts, deletes, merges, appendable
+     * objects with late commits, and whatever DDL the seed brings) */
+    for (unsigned i = 1; i <= 12; i++) {
+        mo_sync_free(s);
+        MO_ASSERT_OK(mo_gen_mutate(g_up, 1, 100 + i, false, NULL, &mo_test_err));
+        s = open_sync();
+        MO_ASSERT_OK(run_once(s, &rep));
+        CU_ASSERT_EQUAL(rep.lsn, i);
+        char what[32];
+        snprintf(what, sizeof(what), "step %u", i);
+        verify(s, what);
+    }
+    /* every operation kind once (TRUNCATE, copy and in-place ALTERs, rename, create/drop) */
+    mo_sync_free(s);
+    MO_ASSERT_OK(mo_gen_mutate(g_up, MO_GEN_OP_COUNT, 999, false, NULL, &mo_test_err));
+    s = open_sync();
+    MO_ASSERT_OK(run_once(s, &rep));
+    CU_ASSERT(rep.ddl_create + rep.ddl_drop + rep.ddl_recreate + rep.ddl_inplace +
+                  rep.ddl_rename > 0);
+    verify(s, "all operations");
+    /* a no-op round on an unchanged upstream fetches and registers nothing */
+    MO_ASSERT_OK(run_once(s, &rep));
+    CU_ASSERT_EQUAL(rep.fetched, 0);
+    CU_ASSERT_EQUAL(rep.bytes, 0);
+    CU_ASSERT_EQUAL(rep.registered, 0);
+    CU_ASSERT_EQUAL(rep.deleted, 0);
+    verify(s, "no-op");
+    CU_ASSERT_EQUAL(fetched_twice(), 0);
+    mo_sync_free(s);
+    unsetenv("MO_TEST_FETCH_LOG");
+}
+
+typedef struct snapcount {
+    const char *prefix;
+    unsigned n;
+} snapcount;
+
+static int count_snap(const mo_cat_snapshot *sn, void *payload)
+{
+    snapcount *c = payload;
+    c->n += !strncmp(sn->name, c->prefix, strlen(c->prefix));
+    return 0;
+}
+
+static int count_task(const mo_cat_task *k, void *payload)
+{
+    (void)k;
+    (*(unsigned *)payload)++;
+    return 0;
+}
+
+static bool upstream_has(const char *snap)
+{
+    mo_srv_catbackend *b;
+    MO_ASSERT_OK(mo_srv_catbackend_new(&b, g_up, "u", "p", &mo_test_err));
+    mo_srv_snap out;
+    mo_err e = {0};
+    int rc = mo_srv_catbackend_ops()->snap_get(b, &out, "sys", snap, &e);
+    mo_srv_catbackend_free(b);
+    return rc == MO_OK;
+}
+
+static void test_sync__pause_resume_drop(void)
+{
+    MO_ASSERT_OK(make("sync_drop", 9));
+    mo_sync *s = open_sync();
+    char stmt[1400];
+    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
+    MO_ASSERT_OK(sql(s, stmt));
+    mo_sync_report rep;
+    MO_ASSERT_OK(run_once(s, &rep));
+    MO_ASSERT_OK(run_once(s, &rep));
+    MO_ASSERT_OK(run_once(s, &rep));
+    CU_ASSERT_EQUAL(rep.lsn, 2);
+    /* PAUSE: the next boundary skips it */
+    MO_ASSERT_OK(sql(s, "PAUSE SUBSCRIPTION s1"));
+    memset(&rep, 0, sizeof(rep));
+    MO_ASSERT_OK(run_once(s, &rep));
+    CU_ASSERT_EQUAL(rep.lsn, 0); /* no iteration report */
+    MO_ASSERT_OK(sql(s, "RESUME SUBSCRIPTION s1"));
+    MO_ASSERT_OK(run_once(s, &rep));
+    CU_ASSERT_EQUAL(rep.lsn, 3);
+    CU_ASSERT_FALSE(rep.skipped);
+    verify(s, "resumed");
+    snapcount sc = {"ccpr_1_", 0};
+    mo_cat_foreach_snapshot(mo_sync_cat(s), count_snap, &sc);
+    CU_ASSERT_EQUAL(sc.n, 2); /* lsn-1 and lsn kept, older ones dropped */
+    /* DROP: its upstream snapshots go at the next boundary */
+    MO_ASSERT_OK(sql(s, "DROP SUBSCRIPTION s1"));
+    MO_ASSERT_OK(run_once(s, &rep));
+    sc.n = 0;
+    mo_cat_foreach_snapshot(mo_sync_cat(s), count_snap, &sc);
+    CU_ASSERT_EQUAL(sc.n, 0);
+    unsigned ntasks = 0;
+    mo_cat_foreach_task(mo_sync_cat(s), count_task, &ntasks);
+    CU_ASSERT_EQUAL(ntasks, 0);
+    mo_sync_free(s); /* releases the in-process upstream */
+    CU_ASSERT_FALSE(upstream_has("ccpr_1_3"));
+    CU_ASSERT_FALSE(upstream_has("ccpr_1_2"));
+}
+
+static void test_sync__stale_previous_snapshot_resyncs(void)
+{
+    MO_ASSERT_OK(make("sync_stale", 11));
+    mo_sync *s = open_sync();
+    char stmt[1400];
+    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
+    MO_ASSERT_OK(sql(s, stmt));
+    mo_sync_report rep;
+    MO_ASSERT_OK(run_once(s, &rep));
+    mo_sync_free(s);
+    MO_ASSERT_OK(mo_gen_mutate(g_up, 2, 5, false, NULL, &mo_test_err));
+    /* the upstream loses the previous snapshot (GC, an operator) */
+    mo_srv_catbackend *b;
+    MO_ASSERT_OK(mo_srv_catbackend_new(&b, g_up, "u", "p", &mo_test_err));
+    MO_ASSERT_OK(mo_srv_catbackend_ops()->snap_drop(b, "sys", "ccpr_1_0", &mo_test_err));
+    mo_srv_catbackend_free(b);
+    s = open_sync();
+    MO_ASSERT_OK(run_once(s, &rep));
+    CU_ASSERT_TRUE(rep.resync);
+    CU_ASSERT_EQUAL(rep.lsn, 1);
+    verify(s, "resync");
+    mo_sync_free(s);
+}
+
+static void test_sync__errmsg_budget(void)
+{
+    mo_sync_errmsg e, p;
+    mo_sync_errmsg_parse(&e, "");
+    CU_ASSERT_FALSE(e.set);
+    mo_sync_errmsg_parse(&e, "R:3:100:200:rpc timeout: backend unavailable");
+    CU_ASSERT_TRUE(e.set && e.retryable);
+    CU_ASSERT_EQUAL(e.count, 3);
+    CU_ASSERT_EQUAL(e.first, 100);
+    CU_ASSERT_EQUAL(e.last, 200);
+    CU_ASSERT_STRING_EQUAL(e.msg, "rpc timeout: backend unavailable");
+    mo_sync_errmsg_parse(&e, "N:5:table db.t: cannot apply DDL");
+    CU_ASSERT_TRUE(e.set && !e.retryable);
+    CU_ASSERT_EQUAL(e.first, 5);
+    CU_ASSERT_STRING_EQUAL(e.msg, "table db.t: cannot apply DDL");
+    mo_sync_errmsg_parse(&e, "something legacy");
+    CU_ASSERT_TRUE(e.set && !e.retryable);
+    char buf[1024];
+    memset(&p, 0, sizeof(p));
+    for (unsigned i = 1; i <= 10; i++) {
+        mo_sync_errmsg_next(&e, &p, true, "connection refused", 1000 + i);
+        CU_ASSERT_TRUE(e.retryable);
+        CU_ASSERT_EQUAL(e.count, i);
+        CU_ASSERT_EQUAL(e.first, 1001);
+        p = e;
+    }
+    mo_sync_errmsg_format(buf, sizeof(buf), &p);
+    CU_ASSERT_STRING_EQUAL(buf, "R:10:1001:1010:connection refused");
+    mo_sync_errmsg_next(&e, &p, true, "connection refused", 2000); /* the 11th: fatal */
+    CU_ASSERT_FALSE(e.retryable);
+    mo_sync_errmsg_format(buf, sizeof(buf), &e);
+    CU_ASSERT_EQUAL(strncmp(buf, "N:1001:retry budget of 10 exhausted: connection refused", 56),
+                    0);
+    mo_err er = {0};
+    mo_err_set(&er, MO_EUPSTREAM, "internal error: invalid input");
+    CU_ASSERT_FALSE(mo_sync_retryable(MO_EUPSTREAM, &er));
+    mo_err_set(&er, MO_EAGAIN, "unreachable");
+    CU_ASSERT_TRUE(mo_sync_retryable(MO_EAGAIN, &er));
+    mo_err_set(&er, MO_EINVAL, "cannot apply DDL in place");
+    CU_ASSERT_FALSE(mo_sync_retryable(MO_EINVAL, &er));
+}
+
+static CU_TestInfo sync_tests[] = {
+    {"errmsg_budget", test_sync__errmsg_budget},
+    {"steps_checksums_equal", test_sync__steps_checksums_equal},
+    {"pause_resume_drop", test_sync__pause_resume_drop},
+    {"stale_previous_snapshot_resyncs", test_sync__stale_previous_snapshot_resyncs},
+    CU_TEST_INFO_NULL,
+};
+
+CU_SuiteInfo test_sync_suites[] = {
+    {"sync", NULL, NULL, NULL, NULL, sync_tests},
+    CU_SUITE_INFO_NULL,
+};
