@@ -236,6 +236,24 @@ int mo_sync_drop(mo_sync *s, uint64_t task_id, mo_err *err)
     pthread_mutex_unlock(&s->mu);
     if (rc < 0 || (!sv.n && !tv.n))
         goto out;
+    /* the names the lsn implies, too: a crash between CREATE SNAPSHOT and its record */
+    uint64_t lsn = 0;
+    for (size_t i = 0; i < tv.n; i++)
+        if (tv.v[i].iteration_lsn > lsn)
+            lsn = tv.v[i].iteration_lsn;
+    size_t recorded = sv.n;
+    for (uint64_t l = lsn > 0 ? lsn - 1 : 0; l <= lsn && rc == MO_OK; l++) {
+        mo_cat_snapshot fake;
+        memset(&fake, 0, sizeof(fake));
+        mo_sync__snap_name(fake.name, sizeof(fake.name), task_id, l);
+        bool have = false;
+        for (size_t i = 0; i < sv.n && !have; i++)
+            have = !strcmp(sv.names[i], fake.name);
+        if (!have && snap_add(&fake, &sv) != 0)
+            rc = mo_err_set(err, MO_ENOMEM, "snapshot list");
+    }
+    if (rc < 0)
+        goto out;
     if (sv.n) {
         sync_conn c;
         mo_up *up = NULL;
@@ -251,7 +269,7 @@ int mo_sync_drop(mo_sync *s, uint64_t task_id, mo_err *err)
     pthread_mutex_lock(&s->mu);
     mo_cat_txn *t;
     if ((rc = mo_cat_begin(s->cat, &t, err)) == MO_OK) {
-        for (size_t i = 0; i < sv.n && rc == MO_OK; i++)
+        for (size_t i = 0; i < recorded && rc == MO_OK; i++)
             rc = mo_cat_del_snapshot(t, sv.names[i], err);
         for (size_t i = 0; i < tv.n && rc == MO_OK; i++)
             rc = mo_cat_del_task(t, tv.v[i].job_id, err);
@@ -262,8 +280,8 @@ int mo_sync_drop(mo_sync *s, uint64_t task_id, mo_err *err)
     }
     pthread_mutex_unlock(&s->mu);
     if (rc == MO_OK)
-        mo_sync__log(s, "%s: dropped: %zu upstream snapshots released, %zu task rows removed",
-                     sub.name, sv.n, tv.n);
+        mo_sync__log(s, "%s: dropped: upstream snapshots released (%zu recorded), %zu task "
+                        "rows removed", sub.name, recorded, tv.n);
 out:
     mo_free(sv.names);
     mo_free(tv.v);
@@ -478,8 +496,29 @@ int mo_sync_run(mo_sync *s, const mo_sync_run_opts *ro, mo_sync_run_stats *st,
             break;
         if (ro->max_seconds > 0 && mono() - t0 >= ro->max_seconds)
             break;
+        /* between rounds the catalog is closed, so `mosync sql` (PAUSE, RESUME, DROP, CREATE)
+         * can take the single-writer lock; its changes apply from the next round on */
+        pthread_mutex_lock(&s->mu);
+        mo_cat_close(s->cat);
+        s->cat = NULL;
+        pthread_mutex_unlock(&s->mu);
         struct timespec d = {0, 500 * 1000 * 1000};
         nanosleep(&d, NULL);
+        for (unsigned tries = 0;; tries++) {
+            mo_err e = {0};
+            pthread_mutex_lock(&s->mu);
+            rc = mo_cat_open(&s->cat, s->dir, MO_CAT_WRITE, NULL, &e);
+            pthread_mutex_unlock(&s->mu);
+            if (rc == MO_OK)
+                break;
+            if (rc != MO_EEXISTS || tries >= 600 || (ro->stop && *ro->stop)) {
+                mo_free(dues);
+                if (err)
+                    *err = e;
+                return rc;
+            }
+            nanosleep(&d, NULL); /* another writer (mosync sql) holds it for a moment */
+        }
     }
     mo_free(dues);
     return ro->once ? first : MO_OK;

@@ -74,7 +74,8 @@ typedef struct mo_sync_opts {
  */
 int mo_sync_new(mo_sync **out, const char *dir, const mo_sync_opts *opts, mo_err *err);
 void mo_sync_free(mo_sync *s);
-/** The catalog handle (borrowed; only while no iteration runs). */
+/** The catalog handle (borrowed; only while no iteration runs; mo_sync_run without `once`
+ * closes and reopens it between rounds, so it is only valid until the next round). */
 mo_cat *mo_sync_cat(mo_sync *s);
 const char *mo_sync_cn_uuid(const mo_sync *s);
 
@@ -147,7 +148,10 @@ typedef void (*mo_sync_report_cb)(const mo_sync_report *rep, void *payload);
 /**
  * The Sync Executor: mo_sync_recover, then rounds: per subscription, DROP handling, Task
  * Scanner and one iteration when due (sync_interval since the last start; failures back off
- * exponentially and retry the same lsn), at most opts.workers at once. @p cb (may be NULL)
+ * exponentially and retry the same lsn), at most opts.workers at once. Without `once` the
+ * catalog is closed between rounds (and reopened, waiting while another writer such as
+ * `mosync sql` holds it), so PAUSE/RESUME/DROP issued meanwhile apply from the next round.
+ * @p cb (may be NULL)
  * sees every iteration report. @return MO_OK when every iteration of a `once` run succeeded,
  * else the first failure's code.
  */
