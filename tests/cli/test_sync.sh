@@ -55,7 +55,7 @@ export MO_TEST_FETCH_LOG=$A/fetch.log
 run_once "$A/down" "A full copy"
 grep -q '^iter sub=s1 task=1 lsn=0 .*tables=3 .*ddl=3/0/0/0/0 ' "$T/run.out" && ok || { bad "A: first iteration line"; cat "$T/run.out" >&2; }
 compare "$A/up" "$A/down" s1 "A full copy"
-for i in $(seq 1 10); do
+for i in $(seq 1 20); do
     "$MOSYNC" gen --mutate "$A/up" --steps 1 --seed "$i" > /dev/null || bad "A: mutate $i"
     run_once "$A/down" "A step $i"
     grep -q "lsn=$i " "$T/run.out" && ok || bad "A step $i: lsn"
@@ -114,6 +114,26 @@ if [ -n "$MOUP" ]; then
         "$MOSYNC" sql -C "$B/down" "SHOW SUBSCRIPTION TASKS s3" > "$T/t3" 2>&1
         grep -q '| error .*| N:[0-9]*:' "$T/t3" && ok || { bad "B: N: error recorded"; cat "$T/t3" >&2; }
         "$MOSYNC" sql -C "$B/down" "SHOW SUBSCRIPTIONS" | grep -q '^| s3 .* error ' && ok || bad "B: subscription state error"
+        # RESUME clears the error and puts it back to running (it fails again: same password)
+        "$MOSYNC" sql -C "$B/down" "RESUME SUBSCRIPTION s3" > /dev/null
+        "$MOSYNC" sql -C "$B/down" "SHOW SUBSCRIPTIONS" | grep -q '^| s3 .* running ' && ok || bad "B: RESUME state"
+        "$MOSYNC" sql -C "$B/down" "SHOW SUBSCRIPTION TASKS s3" | grep -q '| complete .*|  *|' && ok || bad "B: RESUME clears the error"
+        "$MOSYNC" sql -C "$B/down" "DROP SUBSCRIPTION s3" > /dev/null
+        # an unreachable upstream: R:<count> grows by one per failed iteration; the 11th is fatal
+        kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=
+        for i in $(seq 1 11); do
+            MO_UPSTREAM_ATTEMPTS=1 "$MOSYNC" run -C "$B/down" --once --quiet > "$T/run.out" 2>&1
+            "$MOSYNC" sql -C "$B/down" --json "SHOW SUBSCRIPTION TASKS s1" > "$T/t1"
+            if [ "$i" -le 10 ]; then
+                grep -q "\"error_message\":\"R:$i:" "$T/t1" && ok || { bad "B: unreachable $i: want R:$i"; head -3 "$T/t1" >&2; }
+            else
+                grep -q '"error_message":"N:[0-9]*:retry budget of 10 exhausted' "$T/t1" && ok || { bad "B: 11th failure not fatal"; head -3 "$T/t1" >&2; }
+            fi
+        done
+        "$MOSYNC" sql -C "$B/down" "RESUME SUBSCRIPTION s1" > /dev/null
+        start_srv "$B/up" "$PORT"
+        run_once "$B/down" "B after RESUME"
+        compare "$B/up" "$B/down" s1 "B after RESUME"
         # DROP releases the upstream snapshots at the next boundary
         "$MOSYNC" sql -C "$B/down" "DROP SUBSCRIPTION s1" > /dev/null
         MO_UPSTREAM_PASSWORD='Pw-1x' "$MOSYNC" run -C "$B/down" --once --quiet > "$T/run.out" 2>&1
@@ -125,7 +145,7 @@ fi
 
 # ---------------- C. kill -9 across rounds ----------------
 C=$T/c; mkdir -p "$C/down"
-"$MOSYNC" gen --out "$C/up" --db db1 --table orders:4000 --table item:2000 --table stock:3000 --seed 23 > /dev/null || bad "C: gen"
+"$MOSYNC" gen --out "$C/up" --db db1 --table orders:12000 --table item:4000 --table stock:8000 --seed 23 > /dev/null || bad "C: gen"
 "$MOSYNC" sql -C "$C/down" "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://$C/up'" > /dev/null
 export MO_TEST_FETCH_LOG=$C/fetch.log
 KILLS=${MO_SYNC_KILLS:-12}
@@ -134,7 +154,7 @@ for i in $(seq 1 "$KILLS"); do
     "$MOSYNC" gen --mutate "$C/up" --steps 1 --seed "$((i + 200))" > /dev/null
     "$MOSYNC" run -C "$C/down" --once --quiet > /dev/null 2>&1 &
     pid=$!
-    sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+    sleep "0.0$((RANDOM % 6))$((RANDOM % 10))"
     kill -9 "$pid" 2>/dev/null && kills=$((kills+1))
     wait "$pid" 2>/dev/null
     run_once "$C/down" "C restart $i"
