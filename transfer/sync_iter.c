@@ -1611,6 +1611,29 @@ static int commit(iter *it, bool *fenced)
         if (p->kind != PT_KEEP)
             rc = mo_cat_put_table(t, &p->t, it->err);
     }
+    /* account level: a database gone upstream whose tables all went is dropped here too
+     * (database level: get_databases always echoes the database, MO never drops it) */
+    for (size_t i = 0; i < it->ntabs && rc == MO_OK && it->dbs.n; i++) {
+        const ptab *p = &it->tabs[i];
+        if (p->kind != PT_DROP || !p->t.down_db_id)
+            continue;
+        bool listed = false, used = false, done = false;
+        for (size_t k = 0; k < it->dbs.n && !listed; k++)
+            listed = !strcmp(it->dbs.v[k], p->t.db);
+        for (size_t k = 0; k < it->ntabs && !used; k++)
+            used = it->tabs[k].kind != PT_DROP && it->tabs[k].t.down_db_id == p->t.down_db_id;
+        for (size_t k = 0; k < i && !done; k++)
+            done = it->tabs[k].kind == PT_DROP && it->tabs[k].t.down_db_id == p->t.down_db_id;
+        if (listed || used || done)
+            continue;
+        mo_cat_db d;
+        memset(&d, 0, sizeof(d));
+        snprintf(d.name, sizeof(d.name), "%s", p->t.db);
+        if (mo_cat_foreach_db(s->cat, find_db, &d) == MO_EUSER && d.down_id == p->t.down_db_id) {
+            d.dropped_ts = it->cur_ts;
+            rc = mo_cat_put_db(t, &d, it->err);
+        }
+    }
     /* tombstone deletes, tombstone inserts, data deletes, data inserts */
     for (size_t i = 0; i < dropped.n && rc == MO_OK; i++)
         if (dropped.v[i].is_tombstone)
