@@ -5,7 +5,25 @@
  * the same snapshot), live objects only, each sized by its chunk-0 metadata. The chunk size C
  * is not on the wire: it is learnt from the length of chunk 1 of the first multi-chunk object
  * (kept and served to the copier, never fetched twice) and recorded in the identity.
- * Connections: a small pool, one per object in flight (-j). No password in spec or identity. */
+ * Connections: a small pool, one per object in flight (-j) plus one per prefetch in flight.
+ * No password in spec or identity.
+ *
+ * Prefetch (MO_UPSTREAM_PREFETCH = D, default 2, 0 disables, at most PF_MAX): the copier reads
+ * an object's chunks in order, one worker thread per object. When it asks for chunk k, chunks
+ * k+1..k+D are fetched in background threads, each on its own pooled connection into its own
+ * chunk buffer, and handed over (copied into the copier's buffer) when asked for. Per object in
+ * flight ("lane") there are at most D prefetch buffers, so with the copier's own buffer at most
+ * D+1 chunk buffers per object (plus, per connection, libmysqlclient's net buffer, which grows
+ * to one chunk); the D buffers stay with the lane and are reused by the next object. A read of
+ * any other chunk than the lane's next one (resume, a retry after an error, a restart) first
+ * joins and discards the lane's prefetches; so does an error and the last chunk. Every check of
+ * a synchronous fetch (exact length, total size/chunks vs chunk 0) applies to prefetched chunks
+ * when they are fetched; an error of a prefetch is returned by the read that asks for its chunk.
+ * MO_TEST_READ_COUNTER counts payload handed to the copier (a synchronous fetch, a prefetched
+ * chunk when it is asked for, chunk 1 cached to learn the chunk size when it is received): the
+ * D chunks prefetched per object and dropped by a kill are not in it (mo_kill.sh's bound of
+ * kills x chunk size re-fetched would not hold with them: a kill then wastes up to
+ * (1 + D) x objects in flight chunks). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,6 +41,31 @@
 #include "mo/xfer.h"
 
 #define POOL_MAX 32
+#define PF_MAX 8    /* largest prefetch depth */
+#define PF_LANES 32 /* objects prefetched at the same time; more read without prefetch */
+
+struct up_src;
+struct pf_lane;
+
+/* one prefetched chunk: k = 0 empty, else in flight (thread th) until joined */
+typedef struct pf_slot {
+    struct pf_lane *lane;
+    int64_t k;
+    size_t n;
+    pthread_t th;
+    uint8_t *buf; /* chunk buffer, allocated at first use, kept with the lane */
+    int rc;
+    mo_err err;
+} pf_slot;
+
+typedef struct pf_lane {
+    struct up_src *u;
+    bool used;
+    const struct up_obj *o;
+    int64_t next; /* the chunk the copier is expected to ask for next, 0 = none */
+    unsigned inflight;
+    pf_slot slot[PF_MAX]; /* chunk k lives in slot k % D */
+} pf_lane;
 
 typedef struct up_obj {
     char name[MO_OBJ_NAME_STR_LEN + 1];
@@ -50,6 +93,9 @@ typedef struct up_src {
     uint8_t *cache;
     size_t cache_len;
     uint64_t *counter; /* test seam: MO_TEST_READ_COUNTER (payload fetched, across runs) */
+    unsigned depth;    /* prefetch depth D */
+    pf_lane *lanes;    /* PF_LANES, allocated at first use; guarded by mu (used flags) */
+    mo_src_mysql_pf_stats st; /* guarded by mu */
 } up_src;
 
 static int pool_get(up_src *u, mo_up **out, mo_err *err)
@@ -362,6 +408,144 @@ static int up_list(mo_src *s, mo_obj_ref_cb cb, void *payload, uint64_t *ignored
     return rc;
 }
 
+/* Fetches chunk k of o into buf (exactly n bytes) on a pooled connection, with every check.
+ * @p counted: add the payload to MO_TEST_READ_COUNTER now (synchronous fetches; a prefetched
+ * chunk is counted when it is handed to the copier). */
+static int fetch_chunk(up_src *u, const up_obj *o, int64_t k, void *buf, size_t n, bool counted,
+                       mo_err *err)
+{
+    mo_up *up;
+    int rc = pool_get(u, &up, err);
+    if (rc < 0)
+        return rc;
+    mo_up_chunk meta;
+    rc = mo_up_get_object(up, &meta, buf, n, u->uri.pubacct, u->uri.pubname, o->name, k, err);
+    pool_put(u, up);
+    if (rc < 0)
+        return rc;
+    if (counted)
+        count(NULL, u, meta.len);
+    if (meta.total_size != o->size || meta.total_chunks != o->chunks)
+        return mo_err_set(err, MO_EUPSTREAM,
+                          "get_object %s chunk %" PRId64 ": total_size %" PRIu64 "/total_chunks %"
+                          PRId64 " differ from chunk 0's %" PRIu64 "/%" PRId64,
+                          o->name, k, meta.total_size, meta.total_chunks, o->size, o->chunks);
+    if (meta.len != n)
+        return mo_err_set(err, MO_EUPSTREAM,
+                          "get_object %s chunk %" PRId64 ": %zu bytes, want %zu (chunk size %" PRIu64
+                          ", total_size %" PRIu64 ")",
+                          o->name, k, meta.len, n, u->chunk, o->size);
+    return MO_OK;
+}
+
+static void *pf_thread(void *arg)
+{
+    pf_slot *sl = arg;
+    pf_lane *L = sl->lane;
+    memset(&sl->err, 0, sizeof(sl->err));
+    sl->rc = fetch_chunk(L->u, L->o, sl->k, sl->buf, sl->n, false, &sl->err);
+    return NULL;
+}
+
+/* bytes of chunk k (1-based) of o */
+static size_t chunk_len(const up_src *u, const up_obj *o, int64_t k)
+{
+    uint64_t off = (uint64_t)(k - 1) * u->chunk;
+    return (size_t)(o->size - off < u->chunk ? o->size - off : u->chunk);
+}
+
+/* Waits for the lane's prefetches and drops them. Called by the lane's owner only. */
+static void lane_discard(pf_lane *L, bool stale)
+{
+    up_src *u = L->u;
+    for (unsigned i = 0; i < u->depth; i++) {
+        pf_slot *sl = &L->slot[i];
+        if (!sl->k)
+            continue;
+        pthread_join(sl->th, NULL);
+        sl->k = 0;
+        L->inflight--;
+        if (stale) {
+            pthread_mutex_lock(&u->mu);
+            u->st.discarded++;
+            pthread_mutex_unlock(&u->mu);
+        }
+    }
+    L->next = 0;
+}
+
+static void lane_release(pf_lane *L, bool stale)
+{
+    lane_discard(L, stale);
+    pthread_mutex_lock(&L->u->mu);
+    L->used = false;
+    L->o = NULL;
+    pthread_mutex_unlock(&L->u->mu);
+}
+
+/* The lane of object o (the copier reads one object from one thread), a free one, or NULL. */
+static pf_lane *lane_get(up_src *u, const up_obj *o)
+{
+    pf_lane *L = NULL, *fr = NULL;
+    pthread_mutex_lock(&u->mu);
+    if (!u->lanes) {
+        u->lanes = mo_calloc(PF_LANES, sizeof(*u->lanes));
+        for (unsigned i = 0; u->lanes && i < PF_LANES; i++) {
+            u->lanes[i].u = u;
+            for (unsigned j = 0; j < PF_MAX; j++)
+                u->lanes[i].slot[j].lane = &u->lanes[i];
+        }
+    }
+    for (unsigned i = 0; u->lanes && i < PF_LANES && !L; i++) {
+        if (u->lanes[i].used && u->lanes[i].o == o)
+            L = &u->lanes[i];
+        else if (!u->lanes[i].used && !fr)
+            fr = &u->lanes[i];
+    }
+    if (!L && fr) {
+        L = fr;
+        L->used = true;
+        L->o = o;
+        L->next = 0;
+    }
+    pthread_mutex_unlock(&u->mu);
+    return L;
+}
+
+/* Starts prefetches of chunks k+1..k+D that are not in flight yet. */
+static void lane_launch(pf_lane *L, int64_t k)
+{
+    up_src *u = L->u;
+    const up_obj *o = L->o;
+    for (int64_t j = k + 1; j <= k + (int64_t)u->depth && j <= o->chunks; j++) {
+        pf_slot *sl = &L->slot[j % u->depth];
+        if (sl->k == j)
+            continue;
+        if (sl->k) /* not expected: the lane keeps k+1..k+D only */
+            lane_discard(L, true);
+        if (!sl->buf) {
+            sl->buf = mo_malloc((size_t)u->chunk);
+            if (!sl->buf)
+                return; /* no memory for prefetch: the copier's read fetches it itself */
+            pthread_mutex_lock(&u->mu);
+            u->st.buffers++;
+            pthread_mutex_unlock(&u->mu);
+        }
+        sl->k = j;
+        sl->n = chunk_len(u, o, j);
+        if (pthread_create(&sl->th, NULL, pf_thread, sl) != 0) {
+            sl->k = 0;
+            return;
+        }
+        L->inflight++;
+        pthread_mutex_lock(&u->mu);
+        u->st.launched++;
+        if (L->inflight > u->st.peak_inflight)
+            u->st.peak_inflight = L->inflight;
+        pthread_mutex_unlock(&u->mu);
+    }
+}
+
 static int up_read(mo_src *s, const char *name, uint64_t off, void *buf, size_t n, mo_err *err)
 {
     up_src *u = s->ctx;
@@ -379,38 +563,59 @@ static int up_read(mo_src *s, const char *name, uint64_t off, void *buf, size_t 
         return mo_err_set(err, MO_EINVAL, "%s: read of %zu bytes at %" PRIu64 ", the chunk has %"
                           PRIu64, name, n, off, want);
     int64_t k = (int64_t)(off / c) + 1;
+    pf_lane *L = u->depth && o->chunks > 1 ? lane_get(u, o) : NULL;
+    if (L && L->next != k)
+        lane_discard(L, true); /* resume, retry, restart: prefetches of other chunks are stale */
+    bool got = false;
+    int rc = MO_OK;
     pthread_mutex_lock(&u->mu);
     if (u->cache && k == 1 && !strcmp(u->cache_name, name) && u->cache_len == n) {
         memcpy(buf, u->cache, n);
         mo_free(u->cache);
         u->cache = NULL;
-        pthread_mutex_unlock(&u->mu);
-        __atomic_add_fetch(&s->bytes_read, n, __ATOMIC_RELAXED);
-        return MO_OK;
+        got = true;
     }
     pthread_mutex_unlock(&u->mu);
-    mo_up *up;
-    int rc = pool_get(u, &up, err);
+    pf_slot *sl = L && !got ? &L->slot[k % u->depth] : NULL;
+    if (sl && sl->k == k) {
+        pthread_join(sl->th, NULL);
+        sl->k = 0;
+        L->inflight--;
+        got = true;
+        rc = sl->rc;
+        if (rc < 0)
+            *err = sl->err;
+        else {
+            memcpy(buf, sl->buf, n);
+            count(s, u, n);
+        }
+        pthread_mutex_lock(&u->mu);
+        u->st.handed++;
+        pthread_mutex_unlock(&u->mu);
+    }
+    if (L && rc == MO_OK)
+        lane_launch(L, k); /* before a synchronous fetch of k, so that they overlap with it */
+    if (!got)
+        rc = fetch_chunk(u, o, k, buf, n, true, err);
+    if (L) {
+        if (rc < 0 || k >= o->chunks)
+            lane_release(L, rc < 0);
+        else
+            L->next = k + 1;
+    }
     if (rc < 0)
         return rc;
-    mo_up_chunk meta;
-    rc = mo_up_get_object(up, &meta, buf, n, u->uri.pubacct, u->uri.pubname, name, k, err);
-    pool_put(u, up);
-    if (rc < 0)
-        return rc;
-    count(s, u, meta.len);
-    if (meta.total_size != o->size || meta.total_chunks != o->chunks)
-        return mo_err_set(err, MO_EUPSTREAM,
-                          "get_object %s chunk %" PRId64 ": total_size %" PRIu64 "/total_chunks %"
-                          PRId64 " differ from chunk 0's %" PRIu64 "/%" PRId64,
-                          name, k, meta.total_size, meta.total_chunks, o->size, o->chunks);
-    if (meta.len != n)
-        return mo_err_set(err, MO_EUPSTREAM,
-                          "get_object %s chunk %" PRId64 ": %zu bytes, want %zu (chunk size %" PRIu64
-                          ", total_size %" PRIu64 ")",
-                          name, k, meta.len, n, c, o->size);
     __atomic_add_fetch(&s->bytes_read, n, __ATOMIC_RELAXED);
     return MO_OK;
+}
+
+void mo_src_mysql_prefetch_stats(mo_src *s, mo_src_mysql_pf_stats *out)
+{
+    up_src *u = s->ctx;
+    pthread_mutex_lock(&u->mu);
+    *out = u->st;
+    out->depth = u->depth;
+    pthread_mutex_unlock(&u->mu);
 }
 
 static const char *up_identity(mo_src *s)
@@ -428,6 +633,12 @@ static uint64_t up_chunk_size(mo_src *s)
 static void up_free(mo_src *s)
 {
     up_src *u = s->ctx;
+    for (unsigned i = 0; u->lanes && i < PF_LANES; i++) {
+        lane_discard(&u->lanes[i], false); /* an object the copier gave up on */
+        for (unsigned j = 0; j < PF_MAX; j++)
+            mo_free(u->lanes[i].slot[j].buf);
+    }
+    mo_free(u->lanes);
     for (unsigned i = 0; i < u->nidle; i++)
         mo_up_free(u->idle[i]);
     pthread_mutex_destroy(&u->mu);
@@ -500,6 +711,9 @@ int mo_src_mysql_open(mo_src **out, const char *spec, mo_err *err)
     u->opts.backoff_base_ms = env_uint("MO_UPSTREAM_BACKOFF_MS", 0);
     u->opts.backoff_cap_ms = env_uint("MO_UPSTREAM_BACKOFF_CAP_MS", 0);
     u->opts.read_timeout = env_uint("MO_UPSTREAM_TIMEOUT", 0);
+    u->depth = env_uint("MO_UPSTREAM_PREFETCH", 2);
+    if (u->depth > PF_MAX)
+        u->depth = PF_MAX;
     u->opts.connect_timeout = u->opts.write_timeout = u->opts.read_timeout;
     const char *ca = getenv("MO_UPSTREAM_SSL_CA"), *mode = getenv("MO_UPSTREAM_SSL_MODE");
     if (ca && *ca) {

@@ -1013,6 +1013,253 @@ static void test_upclient__loopback_source(void)
     unsetenv("MO_UPSTREAM_PASSWORD");
     lb_stop(&l);
 }
+
+/* ---- prefetch of the mysql source (MO_UPSTREAM_PREFETCH) ---- */
+
+static void pf_env(unsigned depth)
+{
+    char d[16];
+    snprintf(d, sizeof(d), "%u", depth);
+    setenv("MO_UPSTREAM_PREFETCH", d, 1);
+    setenv("MO_UPSTREAM_BACKOFF_MS", "1", 1);
+    setenv("MO_UPSTREAM_BACKOFF_CAP_MS", "4", 1);
+    unsetenv("MO_UPSTREAM_PASSWORD_FILE");
+    setenv("MO_UPSTREAM_PASSWORD", "s3cret", 1);
+}
+
+static void pf_env_done(void)
+{
+    unsetenv("MO_UPSTREAM_PREFETCH");
+    unsetenv("MO_UPSTREAM_PASSWORD");
+}
+
+/* seeds the snapshot's live objects into a fresh directory with -j jobs and checks
+ * every byte; returns the source's prefetch counters */
+static void pf_pull(lb *l, unsigned depth, unsigned jobs, mo_src_mysql_pf_stats *ps)
+{
+    pf_env(depth);
+    mo_err e = {0};
+    char spec[256];
+    snprintf(spec, sizeof(spec), "%s/sys/pub1", l->uri);
+    mo_src *src = NULL;
+    MO_ASSERT_OK(mo_src_open(&src, spec, &e));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    const char *dir = mo_test_tmpdir("upclient-pf");
+    char dcopy[512];
+    snprintf(dcopy, sizeof(dcopy), "%s", dir);
+    mo_sink *sink = NULL;
+    MO_ASSERT_OK(mo_sink_dir_open(&sink, dcopy, false, &e));
+    mo_xfer_opts o = {0};
+    o.jobs = jobs;
+    o.verify_level = 0;
+    o.journal = true;
+    mo_xfer_stats st;
+    MO_ASSERT_OK(mo_xfer_run(&st, src, sink, &o, &e));
+    CU_ASSERT_EQUAL(st.objects_total, 5);
+    /* the seed snapshot is new each time: objects 0..4 at ts 100, 0..3 and 5 later */
+    unsigned found = 0;
+    for (unsigned i = 0; i < LB_OBJS; i++) {
+        char p[1024];
+        snprintf(p, sizeof(p), "%s/%s", dcopy, l->be.objs[i].name);
+        FILE *f = fopen(p, "rb");
+        if (!f)
+            continue;
+        found++;
+        uint8_t *got = malloc(l->be.objs[i].size + 1);
+        size_t n = fread(got, 1, l->be.objs[i].size + 1, f);
+        fclose(f);
+        CU_ASSERT_EQUAL(n, l->be.objs[i].size);
+        CU_ASSERT_EQUAL(memcmp(got, l->be.objs[i].data, l->be.objs[i].size), 0);
+        free(got);
+    }
+    CU_ASSERT_EQUAL(found, 5);
+    mo_src_mysql_prefetch_stats(src, ps);
+    CU_ASSERT_EQUAL(ps->depth, depth);
+    /* memory bound: at most D prefetches in flight per object (+ the copier's buffer = D+1),
+     * at most D buffers per object in flight */
+    CU_ASSERT_TRUE(ps->peak_inflight <= depth);
+    CU_ASSERT_TRUE(ps->buffers <= (uint64_t)depth * jobs);
+    mo_src_free(src);
+    mo_sink_free(sink);
+    pf_env_done();
+}
+
+static void test_upclient__prefetch_depths(void)
+{
+    const uint64_t C = 64 << 10;
+    lb l;
+    lb_start(&l, C, NULL, false);
+    mo_src_mysql_pf_stats ps;
+    pf_pull(&l, 0, 1, &ps);
+    CU_ASSERT_EQUAL(ps.launched, 0);
+    CU_ASSERT_EQUAL(ps.buffers, 0);
+    pf_pull(&l, 1, 1, &ps);
+    CU_ASSERT_TRUE(ps.launched > 0);
+    CU_ASSERT_TRUE(ps.handed > 0);
+    CU_ASSERT_EQUAL(ps.peak_inflight, 1);
+    CU_ASSERT_EQUAL(ps.discarded, 0);
+    CU_ASSERT_EQUAL(ps.handed, ps.launched);
+    /* object 3 has 4 chunks: reading chunk 1 puts 2, 3 and 4 in flight */
+    pf_pull(&l, 3, 1, &ps);
+    CU_ASSERT_EQUAL(ps.peak_inflight, 3);
+    CU_ASSERT_TRUE(ps.buffers <= 3);
+    CU_ASSERT_EQUAL(ps.discarded, 0);
+    CU_ASSERT_EQUAL(ps.handed, ps.launched);
+    pf_pull(&l, 3, 3, &ps);
+    CU_ASSERT_EQUAL(ps.handed, ps.launched);
+    pf_pull(&l, 2, 2, &ps); /* the default depth, two objects at a time */
+    lb_stop(&l);
+}
+
+static int pf_count_cb(const mo_obj_ref *r, void *payload)
+{
+    (void)r;
+    ++*(unsigned *)payload;
+    return 0;
+}
+
+/* reads chunk k (1-based) of backend object i through the source and compares it */
+static void pf_read(mo_src *src, const lb_obj *o, uint64_t C, uint64_t k)
+{
+    uint64_t off = (k - 1) * C;
+    size_t n = (size_t)(o->size - off < C ? o->size - off : C);
+    uint8_t *buf = malloc(n);
+    mo_err e = {0};
+    MO_ASSERT_OK(src->ops->read(src, o->name, off, buf, n, &e));
+    CU_ASSERT_EQUAL(memcmp(buf, o->data + off, n), 0);
+    free(buf);
+}
+
+static mo_src *pf_open(lb *l, unsigned depth, const char *query)
+{
+    pf_env(depth);
+    mo_err e = {0};
+    char spec[300];
+    snprintf(spec, sizeof(spec), "%s/sys/pub1%s", l->uri, query);
+    mo_src *src = NULL;
+    MO_ASSERT_OK(mo_src_open(&src, spec, &e));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    unsigned nobj = 0;
+    MO_ASSERT_OK(src->ops->list(src, pf_count_cb, &nobj, NULL, &e));
+    CU_ASSERT_EQUAL(nobj, 5);
+    return src;
+}
+
+static void test_upclient__prefetch_offsets(void)
+{
+    const uint64_t C = 64 << 10;
+    lb l;
+    lb_start(&l, C, NULL, false);
+    mo_src *src = pf_open(&l, 2, "");
+    const lb_obj *o3 = &l.be.objs[3], *o2 = &l.be.objs[2]; /* 4 chunks, 2 chunks */
+    mo_src_mysql_pf_stats ps;
+    /* in order */
+    for (uint64_t k = 1; k <= 4; k++)
+        pf_read(src, o3, C, k);
+    mo_src_mysql_prefetch_stats(src, &ps);
+    CU_ASSERT_EQUAL(ps.discarded, 0);
+    CU_ASSERT_EQUAL(ps.handed, 3);
+    /* out of order: 1 (2 and 3 prefetched), then 3: 2 and 3 are stale */
+    pf_read(src, o3, C, 1);
+    pf_read(src, o3, C, 3);
+    mo_src_mysql_prefetch_stats(src, &ps);
+    CU_ASSERT_EQUAL(ps.discarded, 2);
+    pf_read(src, o3, C, 4); /* prefetched by the read of 3 */
+    mo_src_mysql_prefetch_stats(src, &ps);
+    CU_ASSERT_EQUAL(ps.handed, 4);
+    /* a retry of the same chunk (the copier after an error) and a restart from 1 */
+    pf_read(src, o3, C, 1);
+    pf_read(src, o3, C, 1);
+    pf_read(src, o3, C, 2);
+    pf_read(src, o3, C, 1);
+    /* resume: starting at the first missing chunk; two objects interleaved */
+    pf_read(src, o3, C, 3);
+    pf_read(src, o2, C, 2);
+    pf_read(src, o2, C, 1);
+    pf_read(src, o3, C, 4);
+    pf_read(src, o2, C, 2);
+    /* still refused: not a chunk boundary, wrong length */
+    uint8_t b[16];
+    mo_err e = {0};
+    CU_ASSERT_EQUAL(src->ops->read(src, o3->name, 5, b, sizeof(b), &e), MO_EINVAL);
+    CU_ASSERT_EQUAL(src->ops->read(src, o3->name, 0, b, sizeof(b), &e), MO_EINVAL);
+    mo_src_mysql_prefetch_stats(src, &ps);
+    CU_ASSERT_TRUE(ps.peak_inflight <= 2);
+    CU_ASSERT_TRUE(ps.buffers <= 4);
+    /* abandoned mid-object with prefetches in flight: freeing the source joins them */
+    pf_read(src, o3, C, 1);
+    mo_src_free(src);
+    pf_env_done();
+    lb_stop(&l);
+}
+
+static void test_upclient__prefetch_faults(void)
+{
+    const uint64_t C = 64 << 10;
+    lb l;
+    /* chunk=: no chunk 1 fetched to learn the size, so the first chunk responses are the
+     * reads below: chunk 1 (synchronous) and 2..4 (prefetched) in flight together; three of
+     * these four responses are cut after 1000 bytes, so at least two prefetches reconnect */
+    lb_start(&l, C, "drop-after=1000/3", false);
+    mo_src *src = pf_open(&l, 3, "?chunk=65536");
+    const lb_obj *o3 = &l.be.objs[3];
+    for (uint64_t k = 1; k <= 4; k++)
+        pf_read(src, o3, C, k);
+    mo_src_mysql_pf_stats ps;
+    mo_src_mysql_prefetch_stats(src, &ps);
+    CU_ASSERT_EQUAL(ps.handed, 3);
+    CU_ASSERT_EQUAL(ps.discarded, 0);
+    mo_src_free(src);
+    pf_env_done();
+    lb_stop(&l);
+    /* whole pulls under dropped connections and retryable errors */
+    lb_start(&l, C, "drop-after=1000/6,retryable=4", false);
+    pf_pull(&l, 3, 1, &ps);
+    lb_stop(&l);
+    lb_start(&l, C, "drop-after=5000/4", false);
+    pf_pull(&l, 2, 2, &ps);
+    lb_stop(&l);
+    /* more failures than attempts: with 2 attempts per fetch, every chunk response cut, the
+     * synchronous fetch of chunk 1 fails resumably (MO_EAGAIN) and its two prefetches, which
+     * failed too, are joined and dropped */
+    setenv("MO_UPSTREAM_ATTEMPTS", "2", 1);
+    lb_start(&l, C, "drop-after=1000/6", false);
+    src = pf_open(&l, 2, "?chunk=65536");
+    uint8_t *buf = malloc(C);
+    mo_err e = {0};
+    CU_ASSERT_EQUAL(src->ops->read(src, o3->name, 0, buf, C, &e), MO_EAGAIN);
+    mo_src_mysql_prefetch_stats(src, &ps);
+    CU_ASSERT_EQUAL(ps.launched, 2);
+    CU_ASSERT_EQUAL(ps.discarded, 2);
+    CU_ASSERT_EQUAL(ps.handed, 0);
+    /* the faults are used up: the copier's retry of chunk 1 works, and so does the rest */
+    for (uint64_t k = 1; k <= 4; k++)
+        pf_read(src, o3, C, k);
+    mo_src_free(src);
+    lb_stop(&l);
+    /* two cuts among chunk 1 and its two prefetches, 2 attempts each: whichever fetch fails
+     * (a prefetch's error is returned by the read of its chunk), retrying the read as the
+     * copier does gives every byte */
+    lb_start(&l, C, "drop-after=1000/2", false);
+    src = pf_open(&l, 2, "?chunk=65536");
+    unsigned fails = 0;
+    for (uint64_t k = 1; k <= 4; k++) {
+        uint64_t off = (k - 1) * C;
+        size_t n = (size_t)(o3->size - off < C ? o3->size - off : C);
+        int rc;
+        for (unsigned a = 0; (rc = src->ops->read(src, o3->name, off, buf, n, &e)) == MO_EAGAIN &&
+                             a < 3; a++)
+            fails++;
+        MO_ASSERT_OK(rc);
+        CU_ASSERT_EQUAL(memcmp(buf, o3->data + off, n), 0);
+    }
+    CU_ASSERT_TRUE(fails <= 1);
+    free(buf);
+    mo_src_free(src);
+    lb_stop(&l);
+    unsetenv("MO_UPSTREAM_ATTEMPTS");
+    pf_env_done();
+}
 #endif /* UP_HAVE_SRV */
 
 static CU_TestInfo upclient_tests[] = {
@@ -1031,6 +1278,9 @@ static CU_TestInfo upclient_tests[] = {
     {"test_upclient__loopback_multipacket", test_upclient__loopback_multipacket},
     {"test_upclient__loopback_faults", test_upclient__loopback_faults},
     {"test_upclient__loopback_source", test_upclient__loopback_source},
+    {"test_upclient__prefetch_depths", test_upclient__prefetch_depths},
+    {"test_upclient__prefetch_offsets", test_upclient__prefetch_offsets},
+    {"test_upclient__prefetch_faults", test_upclient__prefetch_faults},
 #endif
     CU_TEST_INFO_NULL,
 };

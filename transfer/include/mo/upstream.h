@@ -287,4 +287,15 @@ struct mo_src;
  */
 int mo_src_mysql_open(struct mo_src **out, const char *spec, mo_err *err);
 
+/** Prefetch counters of a source opened by mo_src_mysql_open (tests, logs). */
+typedef struct mo_src_mysql_pf_stats {
+    unsigned depth;         /* D: MO_UPSTREAM_PREFETCH (default 2, 0 = off, at most 8) */
+    uint64_t launched;      /* chunk prefetches started */
+    uint64_t handed;        /* prefetched chunks handed to the copier */
+    uint64_t discarded;     /* prefetches dropped: unexpected offset, error */
+    uint64_t buffers;       /* prefetch chunk buffers allocated (<= D x objects in flight) */
+    unsigned peak_inflight; /* most prefetches in flight for one object (<= D) */
+} mo_src_mysql_pf_stats;
+void mo_src_mysql_prefetch_stats(struct mo_src *s, mo_src_mysql_pf_stats *out);
+
 #endif
