@@ -54,10 +54,11 @@ static int damage(const char *src, const char *dst, uint64_t flip_at, uint64_t t
     return rc;
 }
 
-int mo_cli_demo(int argc, char **argv)
+static int demo_objects(int argc, char **argv)
 {
     static const struct option lo[] = {{"out", required_argument, NULL, 'o'},
                                        {"rows", required_argument, NULL, 'r'},
+                                       {"objects", no_argument, NULL, 'O'},
                                        {NULL, 0, NULL, 0}};
     char dir[4096] = "";
     uint64_t rows = 100000;
@@ -68,8 +69,10 @@ int mo_cli_demo(int argc, char **argv)
             snprintf(dir, sizeof(dir), "%s", optarg);
         else if (c == 'r')
             rows = strtoull(optarg, NULL, 10);
+        else if (c == 'O')
+            continue;
         else {
-            fprintf(stderr, "usage: mosync demo [--out DIR] [--rows N]\n");
+            fprintf(stderr, "usage: mosync demo --objects [--out DIR] [--rows N]\n");
             return MO_CLI_USAGE;
         }
     }
@@ -191,4 +194,268 @@ int mo_cli_demo(int argc, char **argv)
            total_bytes / 1e6, now_s() - t0, ok ? "ALL OK" : "FAILED");
     printf("try: mosync inspect %s | head -40\n", paths[0]);
     return ok ? MO_CLI_OK : MO_CLI_CORRUPT;
+}
+
+/* ---------------- the main job: generated upstream, served, synced, verified ---------------- */
+
+#include "mo/gen.h"
+#include "mo/scan.h"
+#include "mo/srv.h"
+#include "mo/sync.h"
+
+typedef struct demo_round {
+    uint64_t fetched, bytes, registered, deleted, iterations, failed;
+    double seconds;
+    mo_obj_ts ts;
+    char error[1024];
+} demo_round;
+
+static void demo_report(const mo_sync_report *rep, void *payload)
+{
+    demo_round *r = payload;
+    r->iterations++;
+    r->fetched += rep->fetched;
+    r->bytes += rep->bytes;
+    r->registered += rep->registered;
+    r->deleted += rep->deleted;
+    r->seconds += rep->seconds;
+    if (rep->rc != MO_OK) {
+        r->failed++;
+        snprintf(r->error, sizeof(r->error), "%s", rep->error);
+    } else if (!rep->skipped) {
+        r->ts = rep->ts;
+    }
+}
+
+typedef struct cmp_ctx {
+    mo_cat *up, *down;
+    const char *updir, *downdir, *db;
+    mo_obj_ts at;
+    unsigned tables, mismatches;
+    bool verbose;
+} cmp_ctx;
+
+static bool ts_le(mo_obj_ts a, mo_obj_ts b)
+{
+    return mo_obj_ts_cmp(a, b) <= 0;
+}
+
+static int compare_table(const mo_cat_table *ut, void *payload)
+{
+    cmp_ctx *c = payload;
+    bool zero_drop = !ut->dropped_ts.physical && !ut->dropped_ts.logical;
+    /* the upstream table as of the iteration's snapshot */
+    if (strcmp(ut->db, c->db) || !ts_le(ut->created_ts, c->at) ||
+        (!zero_drop && ts_le(ut->dropped_ts, c->at)))
+        return 0;
+    c->tables++;
+    mo_err e = {0};
+    mo_scan_result ur, dr;
+    char us[96] = "error", ds[96] = "missing";
+    int rc = mo_scan_table(&ur, c->up, c->updir, ut, &c->at, NULL, NULL, &e);
+    if (rc == MO_OK)
+        mo_scan_format(us, &ur);
+    mo_cat_table dt;
+    memset(&dt, 0, sizeof(dt));
+    bool same = false;
+    if (rc == MO_OK && mo_cat_find_table(c->down, ut->db, ut->name, &dt, &e) == MO_OK) {
+        if (mo_scan_table(&dr, c->down, c->downdir, &dt, NULL, NULL, NULL, &e) == MO_OK) {
+            mo_scan_format(ds, &dr);
+            same = dr.rows == ur.rows && dr.sum == ur.sum && dr.xor_ == ur.xor_;
+        } else {
+            snprintf(ds, sizeof(ds), "error: %.80s", e.msg);
+        }
+        mo_cat_table_dispose(&dt);
+    }
+    if (!same) {
+        c->mismatches++;
+        printf("    MISMATCH %s.%s: upstream %s, downstream %s\n", ut->db, ut->name, us, ds);
+    } else if (c->verbose) {
+        printf("    %s.%s %s\n", ut->db, ut->name, us);
+    }
+    return 0;
+}
+
+static double demo_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int mo_cli_demo(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--objects"))
+            return demo_objects(argc, argv);
+    static const struct option lo[] = {{"out", required_argument, NULL, 'o'},
+                                       {"rounds", required_argument, NULL, 'n'},
+                                       {"steps", required_argument, NULL, 'k'},
+                                       {"rows", required_argument, NULL, 'r'},
+                                       {"seed", required_argument, NULL, 's'},
+                                       {"verbose", no_argument, NULL, 'v'},
+                                       {NULL, 0, NULL, 0}};
+    char dir[4096] = "";
+    unsigned rounds = 8, steps = 3;
+    uint64_t rows = 20000, seed = 7;
+    bool verbose = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'o': snprintf(dir, sizeof(dir), "%s", optarg); break;
+        case 'n': rounds = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'k': steps = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'r': rows = strtoull(optarg, NULL, 10); break;
+        case 's': seed = strtoull(optarg, NULL, 10); break;
+        case 'v': verbose = true; break;
+        default:
+            fprintf(stderr, "usage: mosync demo [--out DIR] [--rounds N] [--steps K] [--rows N] "
+                            "[--seed S] [--verbose]\n       mosync demo --objects [--out DIR] [--rows N]\n");
+            return MO_CLI_USAGE;
+        }
+    }
+    if (rounds == 0 || rounds > 1000 || rows == 0 || rows > 10000000) {
+        fprintf(stderr, "mosync demo: --rounds 1..1000, --rows 1..10000000\n");
+        return MO_CLI_USAGE;
+    }
+    if (!dir[0]) {
+        snprintf(dir, sizeof(dir), "/tmp/mosync-demo.XXXXXX");
+        if (!mkdtemp(dir)) {
+            perror("mosync demo: mkdtemp");
+            return MO_CLI_USAGE;
+        }
+    }
+    char up[4200], down[4200];
+    snprintf(up, sizeof(up), "%s/upstream", dir);
+    snprintf(down, sizeof(down), "%s/downstream", dir);
+    mkdir(dir, 0755);
+    mkdir(down, 0755);
+    mo_err e = {0};
+    int rc = MO_OK, exit_code = MO_CLI_OK;
+    mo_srv_catbackend *be = NULL;
+    mo_srv *srv = NULL;
+    mo_sync *sy = NULL;
+    mo_cat *upc = NULL;
+    /* 1. a generated upstream: TPC-C-like tables with appendable and CN objects */
+    const mo_gen_table_spec tables[] = {
+        {"warehouse", rows / 2000 + 2, NULL}, {"district", rows / 200 + 10, NULL},
+        {"customer", rows, NULL},            {"orders", rows, NULL},
+        {"order_line", rows * 3, NULL},      {"stock", rows, NULL},
+        {"item", rows / 2 + 1, NULL},
+    };
+    mo_gen_opts go;
+    memset(&go, 0, sizeof(go));
+    go.db = "tpcc";
+    go.tables = tables;
+    go.ntables = sizeof(tables) / sizeof(tables[0]);
+    go.seed = seed;
+    go.appendable_share = -1;
+    go.realtime = true;
+    mo_gen_report gr;
+    printf("mosync demo in %s\n", dir);
+    double t0 = demo_now();
+    if ((rc = mo_gen_create(up, &go, &gr, &e)) < 0)
+        goto fail;
+    printf("upstream: generated %llu rows in %llu objects (7 tables) in %.2f s\n",
+           (unsigned long long)gr.rows_written, (unsigned long long)gr.objects_written,
+           demo_now() - t0);
+    /* 2. served over MO's CCPR protocol on a free loopback port */
+    const char *pw = "demo-secret";
+    if ((rc = mo_srv_catbackend_new(&be, up, "root", pw, &e)) < 0)
+        goto fail;
+    mo_srv_opts so;
+    mo_srv_opts_init(&so);
+    so.port = 0;
+    so.chunk_size = 4u << 20;
+    if ((rc = mo_srv_new(&srv, &so, mo_srv_catbackend_ops(), be, &e)) < 0 ||
+        (rc = mo_srv_start(srv, &e)) < 0)
+        goto fail;
+    printf("upstream: served on 127.0.0.1:%u (mysql_native_password, 4 MiB chunks)\n",
+           mo_srv_port(srv));
+    /* 3. a database-level subscription in a fresh downstream */
+    {
+        mo_cat *dc;
+        uint64_t torn;
+        if ((rc = mo_cat_open(&dc, down, MO_CAT_WRITE, &torn, &e)) < 0)
+            goto fail;
+        char stmt[512];
+        snprintf(stmt, sizeof(stmt),
+                 "CREATE SUBSCRIPTION demo DATABASE tpcc FROM 'mysql://sys#root:%s@127.0.0.1:%u' "
+                 "PUBLICATION sys mosync SYNC_INTERVAL = 1",
+                 pw, mo_srv_port(srv));
+        mo_cat_result res;
+        memset(&res, 0, sizeof(res));
+        rc = mo_cat_sql_exec(dc, stmt, &res, &e);
+        mo_cat_result_dispose(&res);
+        mo_cat_close(dc);
+        if (rc < 0)
+            goto fail;
+        printf("downstream: CREATE SUBSCRIPTION demo DATABASE tpcc FROM 'mysql://sys#root:***@127.0.0.1:%u' ...\n\n",
+               mo_srv_port(srv));
+    }
+    mo_sync_opts sopt;
+    memset(&sopt, 0, sizeof(sopt));
+    if ((rc = mo_sync_new(&sy, down, &sopt, &e)) < 0)
+        goto fail;
+    uint64_t torn = 0;
+    if ((rc = mo_cat_open(&upc, up, MO_CAT_READ, &torn, &e)) < 0)
+        goto fail;
+    printf("%5s %-34s %8s %10s %8s %8s %8s %7s  %s\n", "round", "upstream change", "fetched",
+           "bytes", "entries", "deleted", "seconds", "lag s", "checksums");
+    unsigned total_mismatch = 0, total_tables = 0;
+    for (unsigned r = 0; r < rounds; r++) {
+        char change[64] = "initial copy";
+        if (r > 0) {
+            mo_gen_report mr;
+            if ((rc = mo_gen_mutate(up, steps, seed + r, true, &mr, &e)) < 0)
+                goto fail;
+            change[0] = 0;
+            size_t used = 0;
+            for (int op = 0; op < MO_GEN_OP_COUNT && used < sizeof(change) - 12; op++)
+                if (mr.ops[op])
+                    used += (size_t)snprintf(change + used, sizeof(change) - used, "%s%s",
+                                             used ? "," : "", mo_gen_op_name(op));
+        }
+        double commit_time = demo_now();
+        demo_round dr;
+        memset(&dr, 0, sizeof(dr));
+        mo_sync_run_opts ro;
+        memset(&ro, 0, sizeof(ro));
+        ro.once = true;
+        mo_sync_run_stats st;
+        rc = mo_sync_run(sy, &ro, &st, demo_report, &dr, &e);
+        double lag = demo_now() - commit_time;
+        if (rc < 0 || dr.failed) {
+            printf("%5u %-34.34s iteration failed: %s\n", r, change, dr.error[0] ? dr.error : e.msg);
+            exit_code = MO_CLI_CORRUPT;
+            rc = MO_OK;
+            continue;
+        }
+        if ((rc = mo_cat_refresh(upc, &e)) < 0)
+            goto fail;
+        cmp_ctx cc = {upc, mo_sync_cat(sy), up, down, "tpcc", dr.ts, 0, 0, verbose};
+        mo_cat_foreach_table(upc, compare_table, &cc);
+        total_mismatch += cc.mismatches;
+        total_tables += cc.tables;
+        printf("%5u %-34.34s %8llu %10llu %8llu %8llu %8.2f %7.2f  %u/%u equal\n", r, change,
+               (unsigned long long)dr.fetched, (unsigned long long)dr.bytes,
+               (unsigned long long)dr.registered, (unsigned long long)dr.deleted, dr.seconds, lag,
+               cc.tables - cc.mismatches, cc.tables);
+    }
+    printf("\n%u rounds, %u table comparisons, %u mismatches: %s (%.1f s)\n", rounds,
+           total_tables, total_mismatch,
+           total_mismatch || exit_code ? "FAILED" : "ALL EQUAL", demo_now() - t0);
+    if (total_mismatch)
+        exit_code = MO_CLI_CORRUPT;
+    goto out;
+fail:
+    fprintf(stderr, "mosync demo: %s\n", e.msg);
+    exit_code = mo_cli_exit_for(rc);
+out:
+    mo_cat_close(upc);
+    mo_sync_free(sy);
+    mo_srv_free(srv);
+    mo_srv_catbackend_free(be);
+    return exit_code;
 }

@@ -155,8 +155,11 @@ expect_grep 'MO_ECHECKSUM|MO_ECORRUPT' "$T/out" "damaged bundle problem"
 expect_rc 1 "import damaged bundle" "$MOSYNC" import "$T/bad.tar" --to "$T/imported-bad"
 
 # demo (the README's main job) on a small size
-expect_rc 0 "demo" "$MOSYNC" demo --out "$T/demo" --rows 20000
-expect_grep 'ALL OK' "$T/out" "demo summary"
+expect_rc 0 "demo --objects" "$MOSYNC" demo --objects --out "$T/demo" --rows 20000
+expect_grep 'ALL OK' "$T/out" "object demo summary"
+# the main job: generated upstream, served, synced, checksums compared every round
+expect_rc 0 "demo" "$MOSYNC" demo --out "$T/demo2" --rounds 3 --rows 3000
+expect_grep '3 rounds, 21 table comparisons, 0 mismatches: ALL EQUAL' "$T/out" "sync demo summary"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
