@@ -1891,10 +1891,16 @@ static void prune_pending(iter *it)
         }
         mo_cat_mapping m;
         pthread_mutex_lock(&it->s->mu);
-        if (mo_cat_get_mapping(it->s->cat, id, &m, NULL) == MO_OK)
+        if (mo_cat_get_mapping(it->s->cat, id, &m, NULL) == MO_OK) {
+            /* its table must still be one of ours (not dropped or replaced) */
+            bool live = false;
+            for (size_t i = 0; i < it->ntabs && !live; i++)
+                live = it->tabs[i].kind != PT_DROP && it->tabs[i].t.down_id == m.table_id;
+            drop |= !live;
             mo_cat_mapping_dispose(&m);
-        else
+        } else {
             drop = true;
+        }
         pthread_mutex_unlock(&it->s->mu);
         if (drop) {
             char p[4400];
