@@ -50,8 +50,8 @@ rnd() { seed=$(( (seed * 1103515245 + 12345) % 2147483648 )); R=$(( (seed >> 8) 
 # kills (2/3 of them, 215 ms on average) then cover about 60% of the table.
 BW=$(( total / 12 + 1 ))
 run_args() {
-    if [ -s "$T/dst/.mosync/ckpt/journal" ]; then echo resume --to "$T/dst" --bwlimit "$BW"
-    else echo seed --from "$URL" --to "$T/dst" --bwlimit "$BW"; fi
+    if [ -s "$T/dst/.mosync/ckpt/journal" ]; then echo resume --to "$T/dst" -j 1 --bwlimit "$BW"
+    else echo seed --from "$URL" --to "$T/dst" -j 1 --bwlimit "$BW"; fi
 }
 kills=0; runs=0
 while [ "$kills" -lt "$KILLS" ]; do

@@ -17,7 +17,7 @@ done
 "$MOSYNC" mkobj --schema 'id:int64' --rows 1000 --seed 9 --out "$T/other" >/dev/null
 first=$(ls "$T/src" | head -1)
 size=$(stat -c %s "$T/src/$first")
-seed() { "$MOSYNC" seed --from "$T/src" --to "$T/dst" --chunk-size $CH --progress=json "$@" 2>"$T/err"; }
+seed() { "$MOSYNC" seed --from "$T/src" --to "$T/dst" --chunk-size $CH -j 1 --progress=json "$@" 2>"$T/err"; }
 fetched() { sed -n 's/.*"event":"summary".*"bytes_fetched":\([0-9]*\).*/\1/p' "$T/err"; }
 refetched() { sed -n 's/.*"chunks_refetched":\([0-9]*\).*/\1/p' "$T/err"; }
 same_all() { for f in "$T"/src/*; do cmp -s "$f" "$T/dst/$(basename "$f")" || return 1; done; }
