@@ -8,8 +8,9 @@
  *     3 JOB    u64 objects
  *
  * A chunk record is written right after its bytes reach the part file (both in the page
- * cache, so a killed process loses at most the chunk in flight) and fsynced in batches
- * (about once a second, and at every publish) to bound what a power loss can take. Chunk
+ * cache, so a killed process loses at most the chunk in flight); the journal is fsynced in
+ * batches (about once a second, and at every publish) to bound what a power loss can take,
+ * the part only at publish. Chunk
  * records are claims, not trust: on resume every recorded chunk of a part is re-hashed
  * (which also rebuilds the object digest) and fetched again if it does not match. DONE and
  * JOB records are fsynced at once, after the rename they describe is durable. Replay stops
@@ -264,9 +265,9 @@ int mo_ckpt_open(mo_ckpt **out, const char *dir, const mo_ckpt_job *job, uint64_
     if (rc == MO_ENOTFOUND || (rc == MO_OK && n == 0)) {
         rc = MO_OK;
     } else if (rc == MO_OK) {
-        mo_ckpt_job old;
+        mo_ckpt_job old = {0};
         char oldid[8192];
-        size_t hl;
+        size_t hl = 0;
         rc = decode_header(data, n, &hl, &old, oldid, sizeof(oldid), c->path, err);
         bool job_done = false;
         if (rc == MO_OK)
@@ -424,8 +425,8 @@ int mo_ckpt_peek_source(char *out, size_t cap, const char *dir, mo_err *err)
     if (rc < 0)
         return rc == MO_ENOTFOUND ? mo_err_set(err, MO_ENOTFOUND, "%s: no journal to resume", path)
                                   : rc;
-    mo_ckpt_job job;
-    size_t hl;
+    mo_ckpt_job job = {0};
+    size_t hl = 0;
     rc = decode_header(data, n, &hl, &job, out, cap, path, err);
     mo_free(data);
     return rc;
@@ -444,8 +445,8 @@ int mo_xfer_journal_status_read(mo_xfer_journal_status *out, mo_sink *sink, mo_e
         return rc;
     mo_ckpt c;
     memset(&c, 0, sizeof(c));
-    mo_ckpt_job job;
-    size_t hl;
+    mo_ckpt_job job = {0};
+    size_t hl = 0;
     bool job_done = false;
     rc = decode_header(data, n, &hl, &job, out->source, sizeof(out->source), path, err);
     if (rc == MO_OK)
