@@ -46,6 +46,7 @@
 #include "mo/obj_frame.h"
 #include "mo/objfmt.h"
 #include "mo/srv.h"
+#include "srv_int.h"
 #include "mo/sys.h"
 
 #define SNAPS_FILE "upstream-snapshots"
@@ -55,13 +56,6 @@
 #define SNAPS_HDR 24
 #define SNAPS_REC 22
 #define FCACHE_MAX 1024
-
-typedef struct cpub {
-    mo_srv_pub pub;
-    char *account, *name;
-    mo_srv_pub_entry *entries;
-    size_t n, cap;
-} cpub;
 
 /* framing of one object file, keyed by (name, size, mtime, inode) */
 typedef struct fcache {
@@ -79,10 +73,7 @@ struct mo_srv_catbackend {
     int lock_fd;
     pthread_mutex_t mu; /* guards cat, snaps, fc */
     mo_cat *cat;
-    cpub *pubs;
-    size_t npubs;
-    mo_srv_pub_entry all_entry;
-    mo_srv_pub all_pub;
+    mo_srv__pubset pubs;
     mo_srv_snap *snaps;
     size_t nsnaps, capsnaps;
     fcache *fc;
@@ -131,16 +122,16 @@ static void copy_name(char *dst, size_t cap, const char *src)
 static bool acct_pubs(const mo_srv_catbackend *b, const char *account, size_t i,
                       const mo_srv_pub **out)
 {
-    if (!b->npubs) {
+    if (!b->pubs.npubs) {
         if (i == 0 && !strcmp(account, "sys")) {
-            *out = &b->all_pub;
+            *out = &b->pubs.all_pub;
             return true;
         }
         return false;
     }
-    for (size_t k = 0, seen = 0; k < b->npubs; k++)
-        if (!strcmp(b->pubs[k].account, account) && seen++ == i) {
-            *out = &b->pubs[k].pub;
+    for (size_t k = 0, seen = 0; k < b->pubs.npubs; k++)
+        if (!strcmp(b->pubs.pubs[k].account, account) && seen++ == i) {
+            *out = &b->pubs.pubs[k].pub;
             return true;
         }
     return false;
@@ -483,13 +474,7 @@ int mo_srv_catbackend_new(mo_srv_catbackend **out, const char *dir, const char *
         rc = mo_err_set(err, MO_ENOMEM, "catalog backend: out of memory");
         goto fail;
     }
-    b->all_entry.db = "*";
-    b->all_entry.table = NULL;
-    b->all_pub.account = "sys";
-    b->all_pub.name = "mosync";
-    b->all_pub.account_list = "all";
-    b->all_pub.entries = &b->all_entry;
-    b->all_pub.n_entries = 1;
+    mo_srv__pubset_init(&b->pubs);
     char lock[PATH_MAX];
     if ((size_t)snprintf(b->truth_path, sizeof(b->truth_path), "%s/.mosync/gen/truth", dir) >=
             sizeof(b->truth_path) ||
@@ -526,65 +511,14 @@ fail:
 int mo_srv_catbackend_publish(mo_srv_catbackend *b, const char *account, const char *name,
                               const char *db, const char *table, mo_err *err)
 {
-    cpub *p = NULL;
-    for (size_t i = 0; i < b->npubs; i++)
-        if (!strcmp(b->pubs[i].account, account) && !strcmp(b->pubs[i].name, name))
-            p = &b->pubs[i];
-    if (!p) {
-        cpub *np = mo_realloc(b->pubs, (b->npubs + 1) * sizeof(*np));
-        if (!np)
-            return mo_err_set(err, MO_ENOMEM, "publish: out of memory");
-        b->pubs = np;
-        p = &b->pubs[b->npubs];
-        memset(p, 0, sizeof(*p));
-        p->account = mo_strdup(account);
-        p->name = mo_strdup(name);
-        b->npubs++;
-        if (!p->account || !p->name)
-            return mo_err_set(err, MO_ENOMEM, "publish: out of memory");
-    }
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 4;
-        mo_srv_pub_entry *ne = mo_realloc(p->entries, cap * sizeof(*ne));
-        if (!ne)
-            return mo_err_set(err, MO_ENOMEM, "publish: out of memory");
-        p->entries = ne;
-        p->cap = cap;
-    }
-    mo_srv_pub_entry *e = &p->entries[p->n];
-    e->db = mo_strdup(db);
-    e->table = table ? mo_strdup(table) : NULL;
-    if (!e->db || (table && !e->table)) {
-        mo_free((char *)e->db);
-        mo_free((char *)e->table);
-        return mo_err_set(err, MO_ENOMEM, "publish: out of memory");
-    }
-    p->n++;
-    for (size_t i = 0; i < b->npubs; i++) { /* entries may have moved */
-        cpub *q = &b->pubs[i];
-        q->pub.account = q->account;
-        q->pub.name = q->name;
-        q->pub.account_list = "all";
-        q->pub.entries = q->entries;
-        q->pub.n_entries = q->n;
-    }
-    return MO_OK;
+    return mo_srv__pubset_add(&b->pubs, account, name, db, table, err);
 }
 
 void mo_srv_catbackend_free(mo_srv_catbackend *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; i < b->npubs; i++) {
-        for (size_t k = 0; k < b->pubs[i].n; k++) {
-            mo_free((char *)b->pubs[i].entries[k].db);
-            mo_free((char *)b->pubs[i].entries[k].table);
-        }
-        mo_free(b->pubs[i].entries);
-        mo_free(b->pubs[i].account);
-        mo_free(b->pubs[i].name);
-    }
-    mo_free(b->pubs);
+    mo_srv__pubset_dispose(&b->pubs);
     mo_free(b->snaps);
     mo_free(b->fc);
     if (b->has_truth)
@@ -612,18 +546,7 @@ static const char *c_password(void *ctx, const char *tenant, const char *user)
 static int c_pub_find(void *ctx, const mo_srv_pub **out, const char *account, const char *name,
                       mo_err *err)
 {
-    mo_srv_catbackend *b = ctx;
-    if (!b->npubs && (!account || !strcmp(account, "sys")) && !strcmp(name, "mosync")) {
-        *out = &b->all_pub;
-        return MO_OK;
-    }
-    for (size_t i = 0; i < b->npubs; i++)
-        if ((!account || !strcmp(account, b->pubs[i].account)) && !strcmp(name, b->pubs[i].name)) {
-            *out = &b->pubs[i].pub;
-            return MO_OK;
-        }
-    return mo_err_set(err, MO_ENOTFOUND, "publication %s.%s does not exist",
-                      account ? account : "?", name);
+    return mo_srv__pubset_find(&((mo_srv_catbackend *)ctx)->pubs, out, account, name, err);
 }
 
 /* ---------------- ops: snapshots ---------------- */

@@ -19,6 +19,7 @@
 
 #include "mo/objfmt.h"
 #include "mo/srv.h"
+#include "srv_int.h"
 #include "mo/sys.h"
 
 #define DB_NAME "mosync"
@@ -30,13 +31,6 @@
     "  PRIMARY KEY (`name`)\n"                                                                     \
     ") COLLATE=utf8mb4_general_ci PROPERTIES('from_publication' = 'true')"
 
-typedef struct dpub {
-    mo_srv_pub pub;
-    char *account, *name;
-    mo_srv_pub_entry *entries;
-    size_t n, cap;
-} dpub;
-
 typedef struct centry {
     char name[MO_OBJ_NAME_STR_LEN + 1];
     uint64_t size;
@@ -47,10 +41,7 @@ typedef struct centry {
 struct mo_srv_dirbackend {
     char *dir, *user, *password;
     pthread_mutex_t mu;
-    dpub *pubs;
-    size_t npubs;
-    mo_srv_pub_entry all_entry;
-    mo_srv_pub all_pub;
+    mo_srv__pubset pubs;
     mo_srv_snap *snaps;
     size_t nsnaps, capsnaps;
     int64_t last_ts;
@@ -79,13 +70,7 @@ int mo_srv_dirbackend_new(mo_srv_dirbackend **out, const char *dir, const char *
         mo_srv_dirbackend_free(b);
         return mo_err_sys(err, MO_ENOTFOUND, e, "%s: not a directory", dir);
     }
-    b->all_entry.db = "*";
-    b->all_entry.table = NULL;
-    b->all_pub.account = "sys";
-    b->all_pub.name = "mosync";
-    b->all_pub.account_list = "all";
-    b->all_pub.entries = &b->all_entry;
-    b->all_pub.n_entries = 1;
+    mo_srv__pubset_init(&b->pubs);
     *out = b;
     return MO_OK;
 }
@@ -93,66 +78,14 @@ int mo_srv_dirbackend_new(mo_srv_dirbackend **out, const char *dir, const char *
 int mo_srv_dirbackend_publish(mo_srv_dirbackend *b, const char *account, const char *name,
                               const char *db, const char *table, mo_err *err)
 {
-    dpub *p = NULL;
-    for (size_t i = 0; i < b->npubs; i++)
-        if (!strcmp(b->pubs[i].account, account) && !strcmp(b->pubs[i].name, name))
-            p = &b->pubs[i];
-    if (!p) {
-        dpub *np = mo_realloc(b->pubs, (b->npubs + 1) * sizeof(*np));
-        if (!np)
-            return mo_err_set(err, MO_ENOMEM, "publish: out of memory");
-        b->pubs = np;
-        p = &b->pubs[b->npubs];
-        memset(p, 0, sizeof(*p));
-        p->account = mo_strdup(account);
-        p->name = mo_strdup(name);
-        b->npubs++;
-        if (!p->account || !p->name)
-            return mo_err_set(err, MO_ENOMEM, "publish: out of memory");
-    }
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 4;
-        mo_srv_pub_entry *ne = mo_realloc(p->entries, cap * sizeof(*ne));
-        if (!ne)
-            return mo_err_set(err, MO_ENOMEM, "publish: out of memory");
-        p->entries = ne;
-        p->cap = cap;
-    }
-    mo_srv_pub_entry *e = &p->entries[p->n];
-    e->db = mo_strdup(db);
-    e->table = table ? mo_strdup(table) : NULL;
-    if (!e->db || (table && !e->table)) {
-        mo_free((char *)e->db);
-        mo_free((char *)e->table);
-        return mo_err_set(err, MO_ENOMEM, "publish: out of memory");
-    }
-    p->n++;
-    /* entries may have moved: refresh every view */
-    for (size_t i = 0; i < b->npubs; i++) {
-        dpub *q = &b->pubs[i];
-        q->pub.account = q->account;
-        q->pub.name = q->name;
-        q->pub.account_list = "all";
-        q->pub.entries = q->entries;
-        q->pub.n_entries = q->n;
-    }
-    return MO_OK;
+    return mo_srv__pubset_add(&b->pubs, account, name, db, table, err);
 }
 
 void mo_srv_dirbackend_free(mo_srv_dirbackend *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; i < b->npubs; i++) {
-        for (size_t k = 0; k < b->pubs[i].n; k++) {
-            mo_free((char *)b->pubs[i].entries[k].db);
-            mo_free((char *)b->pubs[i].entries[k].table);
-        }
-        mo_free(b->pubs[i].entries);
-        mo_free(b->pubs[i].account);
-        mo_free(b->pubs[i].name);
-    }
-    mo_free(b->pubs);
+    mo_srv__pubset_dispose(&b->pubs);
     mo_free(b->snaps);
     mo_free(b->cache);
     mo_free(b->dir);
@@ -175,20 +108,7 @@ static const char *d_password(void *ctx, const char *tenant, const char *user)
 static int d_pub_find(void *ctx, const mo_srv_pub **out, const char *account, const char *name,
                       mo_err *err)
 {
-    mo_srv_dirbackend *b = ctx;
-    if (!b->npubs) {
-        if ((!account || !strcmp(account, "sys")) && !strcmp(name, "mosync")) {
-            *out = &b->all_pub;
-            return MO_OK;
-        }
-    }
-    for (size_t i = 0; i < b->npubs; i++)
-        if ((!account || !strcmp(account, b->pubs[i].account)) && !strcmp(name, b->pubs[i].name)) {
-            *out = &b->pubs[i].pub;
-            return MO_OK;
-        }
-    return mo_err_set(err, MO_ENOTFOUND, "publication %s.%s does not exist",
-                      account ? account : "?", name);
+    return mo_srv__pubset_find(&((mo_srv_dirbackend *)ctx)->pubs, out, account, name, err);
 }
 
 static mo_srv_snap *find_snap(mo_srv_dirbackend *b, const char *account, const char *name)

@@ -116,4 +116,26 @@ void mo_srv__chunk_release(mo_srv *s);
  */
 int mo_srv__query(mo_srv_conn *c, const char *sql, size_t len);
 
+/* ---- publications shared by the backends (srv_pubs.c) ---- */
+typedef struct mo_srv__pubset_pub {
+    mo_srv_pub pub; /* the view handed out; points into the fields below */
+    char *account, *name;
+    mo_srv_pub_entry *entries;
+    size_t n, cap;
+} mo_srv__pubset_pub;
+
+typedef struct mo_srv__pubset {
+    mo_srv__pubset_pub *pubs;
+    size_t npubs;
+    mo_srv_pub_entry all_entry; /* with no publication configured: sys.mosync, everything */
+    mo_srv_pub all_pub;
+} mo_srv__pubset;
+
+void mo_srv__pubset_init(mo_srv__pubset *s);
+int mo_srv__pubset_add(mo_srv__pubset *s, const char *account, const char *name, const char *db,
+                       const char *table, mo_err *err);
+int mo_srv__pubset_find(const mo_srv__pubset *s, const mo_srv_pub **out, const char *account,
+                        const char *name, mo_err *err);
+void mo_srv__pubset_dispose(mo_srv__pubset *s);
+
 #endif
