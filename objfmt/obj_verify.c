@@ -545,6 +545,7 @@ static int verify_deep(vctx *v, const mo_obj_meta *m, bool sorted)
     mo_obj_vec_fault fault;
     int pk = v->opts->pk_seqnum;
     bool pk_decided = pk >= 0;
+    int weak_pk = -1; /* a fallback PK candidate (see below) */
     mo_obj_zm *objzm = NULL;
     uint64_t *objnulls = NULL;
     uint8_t *seen = NULL;
@@ -657,18 +658,31 @@ static int verify_deep(vctx *v, const mo_obj_meta *m, bool sorted)
                     if (s == 0)
                         bf_check_column(v, &vec, b, s, UINT32_MAX, false);
                 } else if (!pk_decided) {
-                    /* the object does not record its PK: the candidate whose values pass */
-                    if (bf_check_column(v, &vec, b, s, 64, true) == MO_OK &&
-                        (sl->cols[s].ndv == sl->hdr.rows || s == sl->hdr.sort_key ||
-                         bf_check_column(v, &vec, b, s, UINT32_MAX, true) == MO_OK)) {
-                        pk = s;
-                        pk_decided = true;
-                        bf_check_column(v, &vec, b, s, UINT32_MAX, false);
+                    /* the object does not record its PK. A column whose NDV is the row count
+                     * (MO's PK NDV) or the sort key decides at once; any other column whose
+                     * values all pass is only a fallback, taken at the end of the block, and
+                     * never a constant one: a constant value that happens to be a key (or a
+                     * false positive) once passed and hid the real PK (found by the seed
+                     * bench on a generated appendable object) */
+                    bool strong = sl->cols[s].ndv == sl->hdr.rows || s == sl->hdr.sort_key;
+                    if (bf_check_column(v, &vec, b, s, 64, true) == MO_OK) {
+                        if (strong) {
+                            pk = s;
+                            pk_decided = true;
+                            bf_check_column(v, &vec, b, s, UINT32_MAX, false);
+                        } else if (weak_pk < 0 && sl->cols[s].ndv > 1 &&
+                                   bf_check_column(v, &vec, b, s, UINT32_MAX, true) == MO_OK) {
+                            weak_pk = s;
+                        }
                     }
                 } else if (s == pk) {
                     bf_check_column(v, &vec, b, s, UINT32_MAX, false);
                 }
             }
+        }
+        if (!pk_decided && weak_pk >= 0) {
+            pk = weak_pk;
+            pk_decided = true;
         }
         if (check_bf && bm->hdr.bf_type != MO_OBJ_BF_HYBRID && !pk_decided)
             report(v, MO_ECORRUPT, sl->hdr.bf_extent.offset, false, 0, b, -1, "bloom filter",

@@ -919,6 +919,50 @@ static void test_obj__huge_const_rows(void)
     mo_buf_dispose(&f);
 }
 
+
+/* The verifier deduces the PK column: a constant column whose value is also a key of block
+ * 0 (so it passes block 0's filter) must not be taken for the PK (regression: the seed bench
+ * met a generated object where it was, and block 1 was then reported as corrupt). */
+static void test_obj__pk_deduction_constant_column(void)
+{
+    mo_obj_writer_col cols[3] = {{mo_obj_type_default(MO_T_INT64), 0},
+                                 {mo_obj_type_default(MO_T_INT64), 1},
+                                 {mo_obj_type_default(MO_T_INT64), 2}};
+    mo_obj_writer_opts o = {0};
+    o.pk_pos = 2;
+    o.sort_key_pos = -1;
+    mo_obj_writer *w;
+    MO_ASSERT_OK(mo_obj_writer_new(&w, cols, 3, &o, &mo_test_err));
+    mo_obj_colbuf c[3];
+    mo_obj_vec v[3];
+    for (uint32_t blk = 0; blk < 2; blk++) {
+        for (int i = 0; i < 3; i++)
+            mo_obj_colbuf_init(&c[i], &cols[i].type);
+        for (uint32_t r = 0; r < 8192; r++) {
+            uint8_t b[8];
+            mo_store_le64(b, 5); /* constant, and equal to a PK value of block 0 */
+            MO_ASSERT_OK(mo_obj_colbuf_append_fixed(&c[0], b));
+            mo_store_le64(b, r % 3);
+            MO_ASSERT_OK(mo_obj_colbuf_append_fixed(&c[1], b));
+            mo_store_le64(b, blk * 8192 + r);
+            MO_ASSERT_OK(mo_obj_colbuf_append_fixed(&c[2], b));
+        }
+        for (int i = 0; i < 3; i++)
+            mo_obj_colbuf_view(&v[i], &c[i]);
+        MO_ASSERT_OK(mo_obj_writer_add_block(w, v, &mo_test_err));
+        for (int i = 0; i < 3; i++)
+            mo_obj_colbuf_dispose(&c[i]);
+    }
+    mo_buf f = MO_BUF_INIT;
+    mo_obj_stats st;
+    MO_ASSERT_OK(mo_obj_writer_finish(w, &f, &st, &mo_test_err));
+    probs ps;
+    MO_ASSERT_OK(verify(&f, &st, MO_OBJ_LEVEL_DEEP, &ps));
+    CU_ASSERT_EQUAL(ps.n, 0);
+    mo_obj_writer_free(w);
+    mo_buf_dispose(&f);
+}
+
 static CU_TestInfo obj_tests[] = {
     {"test_obj__spec_worked_example", test_obj__spec_worked_example},
     {"test_obj__seqnum_remap", test_obj__seqnum_remap},
@@ -942,6 +986,7 @@ static CU_TestInfo obj_tests[] = {
     {"test_obj__writer_rules", test_obj__writer_rules},
     {"test_obj__oom_loop", test_obj__oom_loop},
     {"test_obj__huge_const_rows", test_obj__huge_const_rows},
+    {"test_obj__pk_deduction_constant_column", test_obj__pk_deduction_constant_column},
     CU_TEST_INFO_NULL,
 };
 
