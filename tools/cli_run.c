@@ -46,6 +46,7 @@ int mo_cli_run(int argc, char **argv)
     bool once = false, quiet = false;
     unsigned workers = 0;
     double max_s = 0;
+    mo_obj_level level = 0; /* 0: the engine's default (deep) */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-C") && i + 1 < argc)
             dir = argv[++i];
@@ -59,9 +60,12 @@ int mo_cli_run(int argc, char **argv)
             cn = argv[++i];
         else if (!strcmp(argv[i], "--max-seconds") && i + 1 < argc)
             max_s = strtod(argv[++i], NULL);
+        else if (!strcmp(argv[i], "--verify-level") && i + 1 < argc &&
+                 mo_obj_level_parse(&level, argv[i + 1]) == MO_OK)
+            i++;
         else {
             fprintf(stderr, "usage: mosync run -C DIR [--once] [--workers N] [--cn-uuid U] "
-                            "[--max-seconds S] [--quiet]\n");
+                            "[--max-seconds S] [--verify-level frame|struct|deep] [--quiet]\n");
             return MO_CLI_USAGE;
         }
     }
@@ -75,6 +79,7 @@ int mo_cli_run(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     o.cn_uuid = cn;
     o.workers = workers;
+    o.verify_level = level;
     o.log = quiet ? NULL : stderr;
     mo_err err = {0};
     mo_sync *s;
