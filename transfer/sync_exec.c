@@ -59,6 +59,15 @@ static int tasks_of(mo_sync *s, uint64_t only, tvec *tv, mo_err *err)
     return MO_OK;
 }
 
+int mo_sync__load_tasks(mo_sync *s, uint64_t task_id, mo_cat_task **out, size_t *n, mo_err *err)
+{
+    tvec tv;
+    int rc = tasks_of(s, task_id, &tv, err);
+    *out = rc == MO_OK ? tv.v : NULL;
+    *n = rc == MO_OK ? tv.n : 0;
+    return rc;
+}
+
 int mo_sync_recover(mo_sync *s, unsigned *fixed_out, mo_err *err)
 {
     unsigned fixed = 0;

@@ -53,6 +53,8 @@ int mo_sync__conn(mo_sync *s, sync_conn *out, const mo_cat_sub *sub, mo_err *err
 void mo_sync__up_opts(mo_up_opts *o);
 /** Connects to it. */
 int mo_sync__connect(mo_up **out, const sync_conn *c, mo_err *err);
+/** The task rows of subscription @p task_id (0: all), copied out (caller frees *out). */
+int mo_sync__load_tasks(mo_sync *s, uint64_t task_id, mo_cat_task **out, size_t *n, mo_err *err);
 /** "ccpr_<task>_<lsn>" */
 void mo_sync__snap_name(char *out, size_t cap, uint64_t task_id, uint64_t lsn);
 /** The upstream level of a subscription. */

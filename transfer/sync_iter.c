@@ -287,46 +287,6 @@ static int add_delmap(iter *it, const uint8_t id[18])
 
 /* ---------------- claim ---------------- */
 
-typedef struct task_vec {
-    uint64_t task_id;
-    mo_cat_task *v;
-    size_t n, cap;
-    int rc;
-} task_vec;
-
-static int collect_task(const mo_cat_task *k, void *payload)
-{
-    task_vec *tv = payload;
-    if (k->task_id != tv->task_id)
-        return 0;
-    if (tv->n == tv->cap) {
-        size_t cap = tv->cap ? tv->cap * 2 : 16;
-        mo_cat_task *n = mo_realloc(tv->v, cap * sizeof(*n));
-        if (!n) {
-            tv->rc = MO_ENOMEM;
-            return 1;
-        }
-        tv->v = n;
-        tv->cap = cap;
-    }
-    tv->v[tv->n++] = *k;
-    return 0;
-}
-
-/* Tasks of @p task_id (committed). Caller holds s->mu. */
-static int load_tasks(mo_sync *s, uint64_t task_id, mo_cat_task **out, size_t *n, mo_err *err)
-{
-    task_vec tv = {task_id, NULL, 0, 0, MO_OK};
-    int rc = mo_cat_foreach_task(s->cat, collect_task, &tv);
-    if (tv.rc < 0 || rc < 0) {
-        mo_free(tv.v);
-        return mo_err_set(err, tv.rc < 0 ? tv.rc : rc, "catalog: reading tasks");
-    }
-    *out = tv.v;
-    *n = tv.n;
-    return MO_OK;
-}
-
 enum { CLAIM_OK, CLAIM_SKIP };
 
 static int claim(iter *it, int *outcome)
@@ -349,7 +309,7 @@ static int claim(iter *it, int *outcome)
         rc = MO_OK;
         goto out;
     }
-    if ((rc = load_tasks(s, it->sub.task_id, &it->tasks, &it->ntasks, it->err)) < 0)
+    if ((rc = mo_sync__load_tasks(s, it->sub.task_id, &it->tasks, &it->ntasks, it->err)) < 0)
         goto out;
     bool have_subrow = false;
     for (size_t i = 0; i < it->ntasks; i++) {
@@ -1773,7 +1733,7 @@ static void record_error(iter *it, int rc, const mo_err *e)
     size_t n = 0;
     mo_cat_txn *t = NULL;
     mo_err e2 = {0};
-    int r = load_tasks(s, it->sub.task_id, &tasks, &n, &e2);
+    int r = mo_sync__load_tasks(s, it->sub.task_id, &tasks, &n, &e2);
     if (r == MO_OK)
         r = mo_cat_begin(s->cat, &t, &e2);
     int64_t now = mo_sync__now_us();
@@ -1815,7 +1775,7 @@ static void release(iter *it)
     mo_cat_task *tasks = NULL;
     size_t n = 0;
     mo_cat_txn *t = NULL;
-    int r = load_tasks(s, it->sub.task_id, &tasks, &n, NULL);
+    int r = mo_sync__load_tasks(s, it->sub.task_id, &tasks, &n, NULL);
     if (r == MO_OK)
         r = mo_cat_begin(s->cat, &t, NULL);
     for (size_t i = 0; i < n && r == MO_OK; i++) {
