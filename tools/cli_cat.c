@@ -226,8 +226,8 @@ out:
 
 typedef struct fsck_ctx {
     const char *dir;
-    unsigned missing, mismatch, checked;
-    bool quick;
+    unsigned missing, mismatch, checked, flags_bad;
+    bool quick, require_cn;
 } fsck_ctx;
 
 static int fsck_object(const mo_cat_object *o, void *payload)
@@ -245,6 +245,15 @@ static int fsck_object(const mo_cat_object *o, void *payload)
     mo_obj_name_format(name, &st.id);
     snprintf(path, sizeof(path), "%s/%s", f->dir, name);
     f->checked++;
+    /* what a downstream registers (spec §5.6): CN-created, never appendable, never merged */
+    if (f->require_cn && (!(st.flags & MO_OBJ_STATS_CNCREATED) ||
+                          (st.flags & (MO_OBJ_STATS_APPENDABLE | MO_OBJ_STATS_CNDELETED)) ||
+                          !o->non_mergeable)) {
+        printf("entry flags: %s: ObjectStats flags 0x%02x, %s (want CN-created, not appendable, "
+               "non-mergeable)\n",
+               name, st.flags, o->non_mergeable ? "non-mergeable" : "mergeable");
+        f->flags_bad++;
+    }
     struct stat sb;
     if (stat(path, &sb) < 0) {
         printf("registered but missing: %s\n", name);
@@ -270,9 +279,11 @@ static int fsck_object(const mo_cat_object *o, void *payload)
 
 int mo_cli_fsck(int argc, char **argv)
 {
-    static const struct option lo[] = {{"repair", no_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"repair", no_argument, NULL, 'r'},
+                                       {"require-cn", no_argument, NULL, 'n'},
+                                       {NULL, 0, NULL, 0}};
     const char *dir = NULL;
-    bool repair = false;
+    bool repair = false, require_cn = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "C:", lo, NULL)) != -1) {
@@ -280,18 +291,20 @@ int mo_cli_fsck(int argc, char **argv)
             dir = optarg;
         else if (c == 'r')
             repair = true;
+        else if (c == 'n')
+            require_cn = true;
         else
             return MO_CLI_USAGE;
     }
     if (!dir || optind != argc) {
-        fprintf(stderr, "usage: mosync fsck -C DIR [--repair]\n");
+        fprintf(stderr, "usage: mosync fsck -C DIR [--repair] [--require-cn]\n");
         return MO_CLI_USAGE;
     }
     mo_cat *cat;
     int rc = open_cat(&cat, dir, repair ? MO_CAT_WRITE : MO_CAT_READ);
     if (rc < 0)
         return mo_cli_exit_for(rc);
-    fsck_ctx f = {dir, 0, 0, 0, false};
+    fsck_ctx f = {dir, 0, 0, 0, 0, false, require_cn};
     mo_cat_foreach_object(cat, 0, fsck_object, &f);
     unsigned unregistered = 0, orphans = 0, removed = 0;
     DIR *dh = opendir(dir);
@@ -328,11 +341,15 @@ int mo_cli_fsck(int argc, char **argv)
     if (repair && mo_cat_compact(cat, &e) < 0)
         fprintf(stderr, "mosync fsck: compaction: %s\n", e.msg);
     printf("fsck %s: %u entries checked, %u missing, %u digest mismatches, %u unregistered, "
-           "%u orphan temp files%s\n",
+           "%u orphan temp files%s",
            dir, f.checked, f.missing, f.mismatch, unregistered, orphans,
            repair ? (removed ? " (removed)" : "") : "");
+    if (require_cn)
+        printf(", %u entries not CN-created/non-mergeable", f.flags_bad);
+    printf("\n");
     mo_cat_close(cat);
-    bool bad = f.missing || f.mismatch || unregistered || (orphans && removed < orphans);
+    bool bad = f.missing || f.mismatch || unregistered || (orphans && removed < orphans) ||
+               f.flags_bad;
     return bad ? MO_CLI_CORRUPT : MO_CLI_OK;
 }
 

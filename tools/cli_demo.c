@@ -204,7 +204,7 @@ static int demo_objects(int argc, char **argv)
 #include "mo/sync.h"
 
 typedef struct demo_round {
-    uint64_t fetched, bytes, registered, deleted, iterations, failed;
+    uint64_t fetched, bytes, merged, registered, deleted, iterations, failed;
     double seconds;
     mo_obj_ts ts;
     char error[1024];
@@ -216,6 +216,7 @@ static void demo_report(const mo_sync_report *rep, void *payload)
     r->iterations++;
     r->fetched += rep->fetched;
     r->bytes += rep->bytes;
+    r->merged += rep->merged_bytes;
     r->registered += rep->registered;
     r->deleted += rep->deleted;
     r->seconds += rep->seconds;
@@ -401,9 +402,10 @@ int mo_cli_demo(int argc, char **argv)
     uint64_t torn = 0;
     if ((rc = mo_cat_open(&upc, up, MO_CAT_READ, &torn, &e)) < 0)
         goto fail;
-    printf("%5s %-34s %8s %10s %8s %8s %8s %7s  %s\n", "round", "upstream change", "fetched",
-           "bytes", "entries", "deleted", "seconds", "lag s", "checksums");
+    printf("%5s %-34s %8s %10s %10s %8s %8s %8s %7s  %s\n", "round", "upstream change",
+           "fetched", "bytes", "merged", "entries", "deleted", "seconds", "lag s", "checksums");
     unsigned total_mismatch = 0, total_tables = 0;
+    uint64_t inc_bytes = 0, inc_merged = 0; /* after the initial copy: merge churn */
     for (unsigned r = 0; r < rounds; r++) {
         char change[64] = "initial copy";
         if (r > 0) {
@@ -438,12 +440,20 @@ int mo_cli_demo(int argc, char **argv)
         mo_cat_foreach_table(upc, compare_table, &cc);
         total_mismatch += cc.mismatches;
         total_tables += cc.tables;
-        printf("%5u %-34.34s %8llu %10llu %8llu %8llu %8.2f %7.2f  %u/%u equal\n", r, change,
-               (unsigned long long)dr.fetched, (unsigned long long)dr.bytes,
-               (unsigned long long)dr.registered, (unsigned long long)dr.deleted, dr.seconds, lag,
+        if (r > 0) {
+            inc_bytes += dr.bytes;
+            inc_merged += dr.merged;
+        }
+        printf("%5u %-34.34s %8llu %10llu %10llu %8llu %8llu %8.2f %7.2f  %u/%u equal\n", r,
+               change, (unsigned long long)dr.fetched, (unsigned long long)dr.bytes,
+               (unsigned long long)dr.merged, (unsigned long long)dr.registered, (unsigned long long)dr.deleted, dr.seconds, lag,
                cc.tables - cc.mismatches, cc.tables);
     }
-    printf("\n%u rounds, %u table comparisons, %u mismatches: %s (%.1f s)\n", rounds,
+    printf("\nmerge churn after the initial copy: %llu of %llu bytes fetched (%.1f%%) were objects "
+           "an upstream merge rewrote\n",
+           (unsigned long long)inc_merged, (unsigned long long)inc_bytes,
+           inc_bytes ? 100.0 * (double)inc_merged / (double)inc_bytes : 0.0);
+    printf("%u rounds, %u table comparisons, %u mismatches: %s (%.1f s)\n", rounds,
            total_tables, total_mismatch,
            total_mismatch || exit_code ? "FAILED" : "ALL EQUAL", demo_now() - t0);
     if (total_mismatch)

@@ -17,8 +17,10 @@ static void usage(void)
             "usage: mosync gen --out DIR --db NAME --table NAME:ROWS[:SCHEMA]... [--seed S]\n"
             "                  [--appendable-share P] [--base-ts NS] [--realtime]\n"
             "       mosync gen --mutate DIR --steps K [--seed S] [--realtime]\n"
+            "       mosync gen --mutate DIR --op OP[,OP...] [--seed S] [--realtime]\n"
             "       mosync gen --check DIR [--verbose]\n"
-            "SCHEMA: name:type,... (mkobj syntax, first column = PK); default: TPC-C-like by name\n");
+            "SCHEMA: name:type,... (mkobj syntax, first column = PK); default: TPC-C-like by name\n"
+            "--op: one step doing exactly these operations, in order (names as in the ops: line)\n");
 }
 
 static void print_report(const char *what, const mo_gen_report *r)
@@ -64,7 +66,7 @@ static int parse_u64(const char *s, uint64_t *out)
 int mo_cli_gen(int argc, char **argv)
 {
     enum { O_OUT = 1, O_DB, O_TABLE, O_SEED, O_ASHARE, O_MUTATE, O_STEPS, O_CHECK, O_BASE, O_RT,
-           O_VERBOSE };
+           O_VERBOSE, O_OP };
     static const struct option lo[] = {{"out", required_argument, NULL, O_OUT},
                                        {"db", required_argument, NULL, O_DB},
                                        {"table", required_argument, NULL, O_TABLE},
@@ -76,6 +78,7 @@ int mo_cli_gen(int argc, char **argv)
                                        {"base-ts", required_argument, NULL, O_BASE},
                                        {"realtime", no_argument, NULL, O_RT},
                                        {"verbose", no_argument, NULL, O_VERBOSE},
+                                       {"op", required_argument, NULL, O_OP},
                                        {NULL, 0, NULL, 0}};
     const char *out = NULL, *db = NULL, *mutate = NULL, *check = NULL;
     uint64_t seed = 1, steps = 0, base = 0;
@@ -83,7 +86,8 @@ int mo_cli_gen(int argc, char **argv)
     double ashare = -1;
     mo_gen_table_spec specs[64];
     char *bufs[64];
-    size_t nspec = 0;
+    size_t nspec = 0, nops = 0;
+    int ops[8];
     int rc = MO_CLI_USAGE, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -98,6 +102,26 @@ int mo_cli_gen(int argc, char **argv)
             if (parse_u64(optarg, &seed) < 0)
                 goto bad;
             break;
+        case O_OP: {
+            char list[256];
+            if (strlen(optarg) >= sizeof(list))
+                goto bad;
+            strcpy(list, optarg);
+            for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+                 t = strtok_r(NULL, ",", &save)) {
+                const int op = mo_gen_op_parse(t);
+                if (op < 0) {
+                    fprintf(stderr, "mosync gen: unknown operation '%s'\n", t);
+                    goto bad;
+                }
+                if (nops == 8)
+                    goto bad;
+                ops[nops++] = op;
+            }
+            if (!nops)
+                goto bad;
+            break;
+        }
         case O_STEPS:
             if (parse_u64(optarg, &steps) < 0 || steps > 1000000)
                 goto bad;
@@ -138,7 +162,7 @@ int mo_cli_gen(int argc, char **argv)
             goto bad;
         }
     }
-    if (optind != argc || (!!out + !!mutate + !!check) != 1)
+    if (optind != argc || (!!out + !!mutate + !!check) != 1 || (nops && !mutate))
         goto bad;
     mo_err e = {0};
     mo_gen_report rep;
@@ -153,9 +177,11 @@ int mo_cli_gen(int argc, char **argv)
         }
         print_report(out, &rep);
     } else if (mutate) {
-        if (!have_steps || nspec || db)
+        if (have_steps == (nops > 0) || nspec || db)
             goto bad;
-        if ((rc = mo_gen_mutate(mutate, (unsigned)steps, seed, realtime, &rep, &e)) < 0) {
+        rc = nops ? mo_gen_step(mutate, ops, nops, seed, realtime, &rep, &e)
+                  : mo_gen_mutate(mutate, (unsigned)steps, seed, realtime, &rep, &e);
+        if (rc < 0) {
             fprintf(stderr, "mosync gen: %s\n", e.msg);
             rc = mo_cli_exit_for(rc);
             goto done;

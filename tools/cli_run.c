@@ -30,10 +30,10 @@ static void print_report(const mo_sync_report *r, void *payload)
         return;
     }
     printf("iter sub=%s task=%" PRIu64 " lsn=%" PRIu64 " ts=%" PRId64 "-%u tables=%u fetched=%" PRIu64
-           " reused=%" PRIu64 " bytes=%" PRIu64 " registered=%" PRIu64 " deleted=%" PRIu64
+           " reused=%" PRIu64 " bytes=%" PRIu64 " merged=%" PRIu64 " registered=%" PRIu64 " deleted=%" PRIu64
            " rewritten=%" PRIu64 " ddl=%u/%u/%u/%u/%u resync=%d secs=%.3f rc=%s%s%s\n",
            r->sub, r->task_id, r->lsn, r->ts.physical, r->ts.logical, r->tables, r->fetched,
-           r->reused, r->bytes, r->registered, r->deleted, r->rewritten, r->ddl_create,
+           r->reused, r->bytes, r->merged_bytes, r->registered, r->deleted, r->rewritten, r->ddl_create,
            r->ddl_drop, r->ddl_recreate, r->ddl_inplace, r->ddl_rename, r->resync, r->seconds,
            r->rc == 0 ? "OK" : mo_code_name(r->rc), r->rc == 0 ? "" : " error=",
            r->rc == 0 ? "" : r->error);

@@ -2509,23 +2509,37 @@ static int load_state(gen *g)
     return rc;
 }
 
+/* Loads the saved state and opens the catalog for writing: the start of every mutation. */
+static int mutate_open(gen *g, const char *dir, uint64_t seed, bool realtime, mo_gen_report *rep,
+                       mo_err *err)
+{
+    memset(g, 0, sizeof(*g));
+    g->dir = dir;
+    g->err = err;
+    g->rep = rep;
+    g->realtime = realtime;
+    if (rep)
+        memset(rep, 0, sizeof(*rep));
+    int rc = load_state(g);
+    if (rc < 0)
+        return rc;
+    g->rng = mix64(g->rng ^ mix64(seed ? seed : 1));
+    return mo_cat_open(&g->cat, dir, MO_CAT_WRITE, NULL, err);
+}
+
+static int step_run(gen *g, const int *ops, size_t nops)
+{
+    int rc = step_begin(g);
+    for (size_t i = 0; i < nops && rc == MO_OK; i++)
+        rc = run_op(g, ops[i]);
+    return rc == MO_OK ? step_end(g) : rc;
+}
+
 int mo_gen_mutate(const char *dir, unsigned steps, uint64_t seed, bool realtime,
                   mo_gen_report *rep, mo_err *err)
 {
     gen g;
-    memset(&g, 0, sizeof(g));
-    g.dir = dir;
-    g.err = err;
-    g.rep = rep;
-    g.realtime = realtime;
-    if (rep)
-        memset(rep, 0, sizeof(*rep));
-    int rc = load_state(&g);
-    if (rc < 0)
-        goto out;
-    g.rng = mix64(g.rng ^ mix64(seed ? seed : 1));
-    if ((rc = mo_cat_open(&g.cat, dir, MO_CAT_WRITE, NULL, err)) < 0)
-        goto out;
+    int rc = mutate_open(&g, dir, seed, realtime, rep, err);
     for (unsigned s = 0; s < steps && rc == MO_OK; s++) {
         int ops[8], nops = 0;
         const bool forced = steps >= MO_GEN_OP_COUNT && s < MO_GEN_OP_COUNT;
@@ -2543,16 +2557,34 @@ int mo_gen_mutate(const char *dir, unsigned steps, uint64_t seed, bool realtime,
         for (int i = 0; i < 4 && !forced; i++) /* a forced step does only its operation */
             if (want[i])
                 ops[nops++] = data_order[i];
-        if ((rc = step_begin(&g)) < 0)
-            break;
-        for (int i = 0; i < nops && rc == MO_OK; i++)
-            rc = run_op(&g, ops[i]);
-        if (rc == MO_OK)
-            rc = step_end(&g);
+        rc = step_run(&g, ops, (size_t)nops);
     }
-out:
     gen_dispose(&g);
     return rc;
+}
+
+int mo_gen_step(const char *dir, const int *ops, size_t nops, uint64_t seed, bool realtime,
+                mo_gen_report *rep, mo_err *err)
+{
+    if (nops > 8)
+        return mo_err_set(err, MO_EINVAL, "at most 8 operations in one step");
+    for (size_t i = 0; i < nops; i++)
+        if (ops[i] < 0 || ops[i] >= MO_GEN_OP_COUNT)
+            return mo_err_set(err, MO_EINVAL, "unknown operation %d", ops[i]);
+    gen g;
+    int rc = mutate_open(&g, dir, seed, realtime, rep, err);
+    if (rc == MO_OK)
+        rc = step_run(&g, ops, nops);
+    gen_dispose(&g);
+    return rc;
+}
+
+int mo_gen_op_parse(const char *name)
+{
+    for (int i = 0; i < MO_GEN_OP_COUNT; i++)
+        if (!strcmp(name, op_names[i]))
+            return i;
+    return -1;
 }
 
 /* ---------------- check ---------------- */

@@ -990,6 +990,10 @@ static int fetch_set(iter *it, bool stage)
         memcpy(want[n].name, po->u.name, sizeof(want[n].name));
         memcpy(want[n].stats, po->u.stats_raw, MO_OBJ_STATS_LEN);
         n++;
+        if (it->have_prev && !it->resync && po->cls == PO_DATA &&
+            mo_obj_stats_level(&po->u.stats) > 0 && po->tab &&
+            po->tab->kind != PT_CREATE && po->tab->kind != PT_RECREATE)
+            it->rep->merged_bytes += po->u.stats.size;
     }
     int rc = MO_OK;
     if (!n)

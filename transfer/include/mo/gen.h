@@ -101,6 +101,17 @@ int mo_gen_create(const char *dir, const mo_gen_opts *o, mo_gen_report *rep, mo_
 int mo_gen_mutate(const char *dir, unsigned steps, uint64_t seed, bool realtime,
                   mo_gen_report *rep, mo_err *err);
 
+/**
+ * Advances the replica by exactly one step applying @p ops[0..nops) in that order (a scripted
+ * scenario). An operation with nothing to act on (DROP INDEX with no index) is not applied:
+ * @p rep->ops tells what was. At most 8 operations.
+ */
+int mo_gen_step(const char *dir, const int *ops, size_t nops, uint64_t seed, bool realtime,
+                mo_gen_report *rep, mo_err *err);
+
+/** The mo_gen_op named @p name ("rename_table"), or -1. */
+int mo_gen_op_parse(const char *name);
+
 /** Expected state of one table at one step. */
 typedef struct mo_gen_truth_table {
     uint64_t table_id, db_id;

@@ -99,6 +99,9 @@ typedef struct mo_sync_report {
     uint64_t fetched;      /* objects fetched from the upstream */
     uint64_t reused;       /* objects found already fetched and verified */
     uint64_t bytes;        /* payload bytes fetched */
+    uint64_t merged_bytes; /* of them, merge churn: incremental fetches of data objects an
+                            * upstream merge wrote (ObjectStats level > 0) into tables already
+                            * here, i.e. rows this downstream had in the objects replaced */
     uint64_t registered;   /* object entries inserted */
     uint64_t deleted;      /* object entries soft-deleted */
     uint64_t rewritten;    /* appendable objects rewritten, tombstones remapped */
