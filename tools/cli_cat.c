@@ -356,10 +356,11 @@ int mo_cli_fsck(int argc, char **argv)
 /* ---------------- checksum / scan ---------------- */
 
 static int parse_common(int argc, char **argv, const char **dir, const char **table,
-                        mo_obj_ts *at, bool *has_at, bool *csv)
+                        mo_obj_ts *at, bool *has_at, bool *csv, bool *indexes)
 {
     static const struct option lo[] = {{"at", required_argument, NULL, 'a'},
                                        {"format", required_argument, NULL, 'f'},
+                                       {"indexes", no_argument, NULL, 'i'},
                                        {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
@@ -376,6 +377,8 @@ static int parse_common(int argc, char **argv, const char **dir, const char **ta
             *has_at = true;
         } else if (c == 'f' && csv && !strcmp(optarg, "csv")) {
             *csv = true;
+        } else if (c == 'i' && indexes) {
+            *indexes = true;
         } else {
             return MO_EINVAL;
         }
@@ -420,14 +423,98 @@ static int print_row(const mo_cat_table *t, const mo_obj_vec *cols, const bool *
     return 0;
 }
 
+/* The hidden index tables of @p parent alive at @p at (NULL: now), by index name. */
+typedef struct ix_find {
+    const mo_cat_table *parent;
+    const mo_obj_ts *at;
+    mo_cat_table *v;
+    mo_cat_index_link *l;
+    size_t n, cap;
+    int rc;
+} ix_find;
+
+static int ix_collect(const mo_cat_table *t, void *payload)
+{
+    ix_find *f = payload;
+    mo_cat_index_link l;
+    const bool alive = f->at ? mo_obj_ts_cmp(t->created_ts, *f->at) <= 0 &&
+                                   (!t->dropped_ts.physical ||
+                                    mo_obj_ts_cmp(t->dropped_ts, *f->at) > 0)
+                             : !t->dropped_ts.physical && !t->dropped_ts.logical;
+    if (!alive || t->down_db_id != f->parent->down_db_id ||
+        mo_cat_index_table_link(t->name, t->create_sql, &l) != MO_OK ||
+        l.parent_id != f->parent->up_id)
+        return 0;
+    if (f->n == f->cap) {
+        const size_t cap = f->cap ? f->cap * 2 : 4;
+        mo_cat_table *v = mo_realloc(f->v, cap * sizeof(*v));
+        mo_cat_index_link *ls = v ? mo_realloc(f->l, cap * sizeof(*ls)) : NULL;
+        if (v)
+            f->v = v;
+        if (!ls) {
+            f->rc = MO_ENOMEM;
+            return 1;
+        }
+        f->l = ls;
+        f->cap = cap;
+    }
+    f->v[f->n] = *t;
+    f->v[f->n].cols = mo_malloc(t->ncols * sizeof(*t->cols));
+    f->v[f->n].create_sql = NULL;
+    if (!f->v[f->n].cols) {
+        f->rc = MO_ENOMEM;
+        return 1;
+    }
+    memcpy(f->v[f->n].cols, t->cols, t->ncols * sizeof(*t->cols));
+    f->l[f->n++] = l;
+    return 0;
+}
+
+/* `checksum --indexes`: one line per index table, "  index <index> <table> rows=...", in
+ * index-name order (the table names differ between an upstream and its downstream). */
+static int checksum_indexes(mo_cat *cat, const char *dir, const mo_cat_table *t,
+                            const mo_obj_ts *at, mo_err *e)
+{
+    ix_find f = {t, at, NULL, NULL, 0, 0, MO_OK};
+    int rc = mo_cat_foreach_table(cat, ix_collect, &f);
+    if (f.rc < 0)
+        rc = mo_err_set(e, f.rc, "index tables");
+    for (size_t i = 0; i < f.n && rc >= 0; i++) {
+        size_t m = i; /* selection sort: a handful of indexes */
+        for (size_t j = i + 1; j < f.n; j++)
+            if (strcmp(f.l[j].index_name, f.l[m].index_name) < 0)
+                m = j;
+        mo_cat_table tt = f.v[i];
+        mo_cat_index_link tl = f.l[i];
+        f.v[i] = f.v[m];
+        f.l[i] = f.l[m];
+        f.v[m] = tt;
+        f.l[m] = tl;
+        mo_scan_result res;
+        if ((rc = mo_scan_table(&res, cat, dir, &f.v[i], at, NULL, NULL, e)) < 0) {
+            mo_err_prefix(e, "index %s (%s): ", f.l[i].index_name, f.v[i].name);
+            break;
+        }
+        char s[96];
+        mo_scan_format(s, &res);
+        printf("  index %s %s %s\n", f.l[i].index_name, f.v[i].name, s);
+    }
+    for (size_t i = 0; i < f.n; i++)
+        mo_cat_table_dispose(&f.v[i]);
+    mo_free(f.v);
+    mo_free(f.l);
+    return rc < 0 ? rc : MO_OK;
+}
+
 static int checksum_or_scan(int argc, char **argv, bool scan)
 {
     const char *dir = NULL, *table = NULL;
     mo_obj_ts at;
-    bool has_at, csv = false;
-    if (parse_common(argc, argv, &dir, &table, &at, &has_at, scan ? &csv : NULL) < 0) {
+    bool has_at, csv = false, indexes = false;
+    if (parse_common(argc, argv, &dir, &table, &at, &has_at, scan ? &csv : NULL,
+                     scan ? NULL : &indexes) < 0) {
         fprintf(stderr, scan ? "usage: mosync scan -C DIR db.t [--at TS] [--format csv]\n"
-                             : "usage: mosync checksum -C DIR db.t [--at TS]\n");
+                             : "usage: mosync checksum -C DIR db.t [--at TS] [--indexes]\n");
         return MO_CLI_USAGE;
     }
     mo_cat *cat;
@@ -463,6 +550,8 @@ static int checksum_or_scan(int argc, char **argv, bool scan)
         char s[96];
         mo_scan_format(s, &res);
         printf("%s %s\n", table, s);
+        if (indexes && (rc = checksum_indexes(cat, dir, &t, has_at ? &at : NULL, &e)) < 0)
+            fprintf(stderr, "mosync: %s: %s\n", table, e.msg);
     }
     mo_buf_dispose(&out);
     mo_cat_table_dispose(&t);

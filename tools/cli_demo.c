@@ -241,6 +241,39 @@ static bool ts_le(mo_obj_ts a, mo_obj_ts b)
     return mo_obj_ts_cmp(a, b) <= 0;
 }
 
+/* The downstream's live index table carrying upstream index table @p up (its own name differs). */
+typedef struct ix_by_up {
+    const char *db, *up;
+    mo_cat_table *out;
+    bool found;
+} ix_by_up;
+
+static int ix_by_up_cb(const mo_cat_table *t, void *payload)
+{
+    ix_by_up *f = payload;
+    mo_cat_index_link l;
+    if (f->found || t->dropped_ts.physical || t->dropped_ts.logical || strcmp(t->db, f->db) ||
+        mo_cat_index_table_link(t->name, t->create_sql, &l) != MO_OK || strcmp(l.up_name, f->up))
+        return 0;
+    *f->out = *t;
+    f->out->create_sql = NULL;
+    f->out->cols = mo_malloc(t->ncols * sizeof(*t->cols));
+    if (!f->out->cols)
+        return 1;
+    memcpy(f->out->cols, t->cols, t->ncols * sizeof(*t->cols));
+    f->found = true;
+    return 1;
+}
+
+static int find_down(mo_cat *down, const mo_cat_table *ut, mo_cat_table *dt, mo_err *e)
+{
+    if (!mo_cat_is_index_table(ut->name))
+        return mo_cat_find_table(down, ut->db, ut->name, dt, e);
+    ix_by_up f = {ut->db, ut->name, dt, false};
+    mo_cat_foreach_table(down, ix_by_up_cb, &f);
+    return f.found ? MO_OK : MO_ENOTFOUND;
+}
+
 static int compare_table(const mo_cat_table *ut, void *payload)
 {
     cmp_ctx *c = payload;
@@ -259,7 +292,7 @@ static int compare_table(const mo_cat_table *ut, void *payload)
     mo_cat_table dt;
     memset(&dt, 0, sizeof(dt));
     bool same = false;
-    if (rc == MO_OK && mo_cat_find_table(c->down, ut->db, ut->name, &dt, &e) == MO_OK) {
+    if (rc == MO_OK && find_down(c->down, ut, &dt, &e) == MO_OK) {
         if (mo_scan_table(&dr, c->down, c->downdir, &dt, NULL, NULL, NULL, &e) == MO_OK) {
             mo_scan_format(ds, &dr);
             same = dr.rows == ur.rows && dr.sum == ur.sum && dr.xor_ == ur.xor_;

@@ -106,7 +106,7 @@ int mo_cli_gen(int argc, char **argv)
             char list[256];
             if (strlen(optarg) >= sizeof(list))
                 goto bad;
-            strcpy(list, optarg);
+            snprintf(list, sizeof(list), "%s", optarg);
             for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
                  t = strtok_r(NULL, ",", &save)) {
                 const int op = mo_gen_op_parse(t);

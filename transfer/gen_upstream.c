@@ -27,7 +27,7 @@
 #define VMAX 512
 #define STEP_NS 1000000000ll
 #define DEFAULT_BASE 1700000000000000000ll
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u /* 2: hidden index tables */
 #define TRUTH_VERSION 1u
 #define FILE_HDR 24 /* magic 8 | u32 version | u32 0 | u64 payload length */
 
@@ -85,6 +85,12 @@ typedef struct gtab {
     gobj *objs;
     mo_cat_table cat; /* derived: the parsed CREATE text */
     char *sql;        /* derived */
+    /* a hidden index table (in gen.ixts, not gen.tabs): its parent's id and index name, and
+     * the signature of the parent's visible rows it was last built from */
+    uint64_t ix_parent, ix_sig;
+    char ix_index[NAME_LEN];
+    const struct gtab *ix_par; /* resolved at every step end */
+    uint32_t ix_col;
 } gtab;
 
 typedef struct gdb {
@@ -101,9 +107,10 @@ typedef struct gen {
     double ashare;
     uint32_t seq, gid_seq;
     char db0[NAME_LEN];
-    size_t ndbs, ntabs;
+    size_t ndbs, ntabs, nixts;
     gdb *dbs;
     gtab **tabs;
+    gtab **ixts; /* hidden index tables */
     mo_gen_truth truth;
     /* per run */
     bool realtime;
@@ -359,9 +366,61 @@ static uint8_t tuple_code(uint8_t oid)
     }
 }
 
+/* Appends user column ci of row k to a packed tuple (types.Packer: ints by their code, other
+ * values as escaped bytes, NULL as the nil code). */
+static uint32_t tuple_put(const gtab *t, uint32_t ci, int64_t k, uint8_t *b, uint32_t len)
+{
+    const gcol *c = &t->cols[ci];
+    const int j = pk_index(t, ci);
+    const uint8_t code = tuple_code(c->type.oid);
+    int64_t iv = 0;
+    uint8_t v[VMAX];
+    uint32_t vn = 0;
+    bool bytes = false;
+    if (code != 0x46 && j < 0 && !col_canon(t, ci, k, &iv, v, &vn, &bytes)) {
+        b[len++] = 0x00;
+        return len;
+    }
+    if (code != 0x46 && !bytes) {
+        b[len++] = code;
+        return len + tuple_int(b + len, j >= 0 ? pk_part(t, (uint32_t)j, k) : iv);
+    }
+    if (!col_value(t, ci, k, v, &vn)) {
+        b[len++] = 0x00;
+        return len;
+    }
+    b[len++] = 0x46;
+    b[len++] = 0x01;
+    for (uint32_t x = 0; x < vn && len + 3 < VMAX; x++) {
+        b[len++] = v[x];
+        if (!v[x])
+            b[len++] = 0xff;
+    }
+    b[len++] = 0x00;
+    return len;
+}
+
+static bool cat_value(const gtab *t, uint32_t i, int64_t k, uint8_t *b, uint32_t *n);
+
+/* A hidden index table's columns for parent row k: the packed (indexed value, PK parts)
+ * tuple and the parent's PK storage value. */
+static bool ix_value(const gtab *t, uint32_t i, int64_t k, uint8_t *b, uint32_t *n)
+{
+    const gtab *p = t->ix_par;
+    if (i == 1)
+        return cat_value(p, (uint32_t)p->cat.pk_col, k, b, n);
+    uint32_t len = tuple_put(p, t->ix_col, k, b, 0);
+    for (uint32_t j = 0; j < p->npk && len + 200 < VMAX; j++)
+        len = tuple_put(p, (uint32_t)p->pk[j], k, b, len);
+    *n = len;
+    return true;
+}
+
 /* Stored column i of the parsed table (user columns, then hidden ones) for row k. */
 static bool cat_value(const gtab *t, uint32_t i, int64_t k, uint8_t *b, uint32_t *n)
 {
+    if (t->ix_par)
+        return ix_value(t, i, k, b, n);
     if (i < t->ncols)
         return col_value(t, i, k, b, n);
     const char *name = t->cat.cols[i].name;
@@ -372,25 +431,8 @@ static bool cat_value(const gtab *t, uint32_t i, int64_t k, uint8_t *b, uint32_t
     }
     /* __mo_cpkey_col: the packed tuple of the PK columns */
     uint32_t len = 0;
-    uint8_t v[VMAX];
-    for (uint32_t j = 0; j < t->npk; j++) {
-        const gcol *c = &t->cols[t->pk[j]];
-        const uint8_t code = tuple_code(c->type.oid);
-        b[len++] = code;
-        if (code != 0x46) {
-            len += tuple_int(b + len, pk_part(t, j, k));
-            continue;
-        }
-        uint32_t vn;
-        col_value(t, (uint32_t)t->pk[j], k, v, &vn);
-        b[len++] = 0x01;
-        for (uint32_t x = 0; x < vn && len + 3 < VMAX; x++) {
-            b[len++] = v[x];
-            if (!v[x])
-                b[len++] = 0xff;
-        }
-        b[len++] = 0x00;
-    }
+    for (uint32_t j = 0; j < t->npk; j++)
+        len = tuple_put(t, (uint32_t)t->pk[j], k, b, len);
     *n = len;
     return true;
 }
@@ -417,47 +459,6 @@ static int row_hash(gen *g, const gtab *t, int64_t k, uint64_t *out)
 }
 
 /* ---------------- CREATE TABLE text (§3.6.1) ---------------- */
-
-static void sql_type(char *out, size_t cap, const mo_obj_type *t)
-{
-    const char *u = "";
-    switch (t->oid) {
-    case MO_T_UINT8: case MO_T_UINT16: case MO_T_UINT32: case MO_T_UINT64:
-        u = " unsigned";
-        break;
-    default:
-        break;
-    }
-    switch (t->oid) {
-    case MO_T_BOOL: snprintf(out, cap, "bool"); break;
-    case MO_T_INT8: case MO_T_UINT8: snprintf(out, cap, "tinyint%s", u); break;
-    case MO_T_INT16: case MO_T_UINT16: snprintf(out, cap, "smallint%s", u); break;
-    case MO_T_INT32: case MO_T_UINT32: snprintf(out, cap, "int%s", u); break;
-    case MO_T_INT64: case MO_T_UINT64: snprintf(out, cap, "bigint%s", u); break;
-    case MO_T_FLOAT32: snprintf(out, cap, "float"); break;
-    case MO_T_FLOAT64: snprintf(out, cap, "double"); break;
-    case MO_T_DECIMAL64: case MO_T_DECIMAL128:
-        snprintf(out, cap, "decimal(%d,%d)", (int)t->width, (int)t->scale);
-        break;
-    case MO_T_DATE: snprintf(out, cap, "date"); break;
-    case MO_T_TIME: case MO_T_DATETIME: case MO_T_TIMESTAMP: {
-        const char *n = t->oid == MO_T_TIME ? "time" : t->oid == MO_T_DATETIME ? "datetime" : "timestamp";
-        if (t->scale > 0)
-            snprintf(out, cap, "%s(%d)", n, (int)t->scale);
-        else
-            snprintf(out, cap, "%s", n);
-        break;
-    }
-    case MO_T_CHAR: snprintf(out, cap, "char(%d)", (int)t->width); break;
-    case MO_T_VARCHAR: snprintf(out, cap, "varchar(%d)", (int)t->width); break;
-    case MO_T_BINARY: snprintf(out, cap, "binary(%d)", (int)t->width); break;
-    case MO_T_VARBINARY: snprintf(out, cap, "varbinary(%d)", (int)t->width); break;
-    case MO_T_TEXT: snprintf(out, cap, "text"); break;
-    case MO_T_BLOB: snprintf(out, cap, "blob"); break;
-    case MO_T_UUID: snprintf(out, cap, "uuid"); break;
-    default: snprintf(out, cap, "?"); break;
-    }
-}
 
 static bool type_supported(uint8_t oid)
 {
@@ -495,7 +496,7 @@ static int table_sql(const gtab *t, char **out, mo_err *err)
     B(bputs(&b, "` (\n"));
     for (uint32_t i = 0; i < t->ncols; i++) {
         const gcol *c = &t->cols[i];
-        sql_type(ty, sizeof(ty), &c->type);
+        mo_cat_type_sql(ty, sizeof(ty), &c->type);
         if (i)
             B(bputs(&b, ",\n"));
         B(bputs(&b, "  `"));
@@ -1870,6 +1871,170 @@ static int run_op(gen *g, int op)
     return rc < 0 ? rc : MO_OK;
 }
 
+/* ---------------- hidden index tables ---------------- */
+
+/* Each secondary index of a table lives in a hidden table `__mo_index_secondary_<uuid>` whose
+ * objects the object list carries with the parent's (ccpr-protocol.md §3.8). The generator
+ * keeps them derived: at every step end an index table whose parent's visible rows changed
+ * is rebuilt as one sorted CN object (the old one deleted, as a merge would); TRUNCATE and
+ * copy ALTERs give the new table id new index tables, DROP INDEX / DROP TABLE drop them.
+ * They have no ground-truth entry: `mosync checksum` compares them across replicas. */
+
+static const gtab *find_tab_id(const gen *g, uint64_t id)
+{
+    for (size_t i = 0; i < g->ntabs; i++)
+        if (g->tabs[i]->id == id)
+            return g->tabs[i];
+    return NULL;
+}
+
+static int ixt_drop(gen *g, size_t i)
+{
+    gtab *t = g->ixts[i];
+    int rc = kill_all(g, t);
+    if (rc == MO_OK)
+        rc = put_table(g, t, true);
+    if (rc == MO_OK) {
+        tab_free(t);
+        memmove(&g->ixts[i], &g->ixts[i + 1], (g->nixts - i - 1) * sizeof(*g->ixts));
+        g->nixts--;
+    }
+    return rc;
+}
+
+static int ixt_create(gen *g, const gtab *p, const gidx *x)
+{
+    mo_obj_objectid u;
+    new_objid(g, &u);
+    char uuid[37], name[NAME_LEN];
+    mo_obj_uuid_format(uuid, u.seg);
+    snprintf(name, sizeof(name), "__mo_index_secondary_%s", uuid);
+    gtab *t = tab_new(g, p->db, p->db_id, name);
+    if (!t)
+        return MO_ENOMEM;
+    t->ix_parent = p->id;
+    snprintf(t->ix_index, sizeof(t->ix_index), "%s", x->name);
+    int rc = mo_cat_index_table_make(&t->cat, &p->cat, p->id, name, x->name, name, g->err);
+    if (rc == MO_OK)
+        rc = mo_cat_next_id(g->txn, "table", &t->id, g->err);
+    if (rc == MO_OK)
+        rc = put_table(g, t, false);
+    gtab **n = rc == MO_OK ? mo_realloc(g->ixts, (g->nixts + 1) * sizeof(*n)) : NULL;
+    if (rc == MO_OK && !n)
+        rc = mo_err_set(g->err, MO_ENOMEM, "index tables");
+    if (rc < 0) {
+        tab_free(t);
+        return rc;
+    }
+    g->ixts = n;
+    g->ixts[g->nixts++] = t;
+    return MO_OK;
+}
+
+typedef struct ixrow {
+    int64_t k;
+    uint32_t n;
+    uint8_t key[VMAX];
+} ixrow;
+
+static int cmp_ixrow(const void *a, const void *b)
+{
+    const ixrow *x = *(const ixrow *const *)a, *y = *(const ixrow *const *)b;
+    const int c = memcmp(x->key, y->key, x->n < y->n ? x->n : y->n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* One sorted object of the index rows of the parent's rows visible now. */
+static int ixt_build(gen *g, gtab *t)
+{
+    const gtab *p = t->ix_par;
+    int rc = kill_all(g, t);
+    t->nobjs = 0; /* nothing points into an index table's dead objects */
+    size_t n = 0;
+    for (size_t r = 0; r < p->nrows; r++)
+        n += p->rows[r].cts <= g->ts.physical;
+    if (rc < 0 || !n)
+        return rc;
+    ixrow *rows = mo_malloc(n * sizeof(*rows));
+    ixrow **ord = mo_malloc(n * sizeof(*ord));
+    wrow *w = mo_malloc(n * sizeof(*w));
+    if (!rows || !ord || !w) {
+        rc = mo_err_set(g->err, MO_ENOMEM, "index rows: %zu", n);
+        goto out;
+    }
+    n = 0;
+    for (size_t r = 0; r < p->nrows; r++)
+        if (p->rows[r].cts <= g->ts.physical) {
+            rows[n].k = p->rows[r].k;
+            ix_value(t, 0, rows[n].k, rows[n].key, &rows[n].n);
+            ord[n] = &rows[n];
+            n++;
+        }
+    qsort(ord, n, sizeof(*ord), cmp_ixrow);
+    for (size_t i = 0; i < n; i++)
+        w[i] = (wrow){ord[i]->k, 0, 0};
+    uint32_t oi;
+    rc = write_data(g, t, K_DATA, w, (uint32_t)n, MO_OBJ_STATS_SORTED | MO_OBJ_STATS_CNCREATED, 0,
+                    &oi);
+out:
+    mo_free(rows);
+    mo_free(ord);
+    mo_free(w);
+    return rc;
+}
+
+/* What an index table is built from: the parent's visible rows and the indexed column. */
+static uint64_t ixt_sig(const gen *g, const gtab *t)
+{
+    const gtab *p = t->ix_par;
+    uint64_t n = 0, sum = 0, x = 0;
+    for (size_t r = 0; r < p->nrows; r++)
+        if (p->rows[r].cts <= g->ts.physical) {
+            n++;
+            sum += p->rows[r].h;
+            x ^= p->rows[r].h;
+        }
+    return mix64(n ^ mix64(sum ^ mix64(x ^ mix64(p->cols[t->ix_col].gid + 1))));
+}
+
+static int index_tables_step(gen *g)
+{
+    int rc = MO_OK;
+    for (size_t i = g->nixts; i-- > 0 && rc == MO_OK;) {
+        gtab *t = g->ixts[i];
+        const gtab *p = find_tab_id(g, t->ix_parent);
+        const gidx *x = NULL;
+        for (uint32_t j = 0; p && j < p->nidx && !x; j++)
+            if (!strcmp(p->idx[j].name, t->ix_index))
+                x = &p->idx[j];
+        if (!x) {
+            rc = ixt_drop(g, i);
+            continue;
+        }
+        t->ix_par = p;
+        t->ix_col = x->col;
+    }
+    for (size_t i = 0; i < g->ntabs && rc == MO_OK; i++) {
+        const gtab *p = g->tabs[i];
+        for (uint32_t j = 0; j < p->nidx && rc == MO_OK; j++) {
+            bool have = false;
+            for (size_t k = 0; k < g->nixts && !have; k++)
+                have = g->ixts[k]->ix_parent == p->id && !strcmp(g->ixts[k]->ix_index, p->idx[j].name);
+            if (!have && (rc = ixt_create(g, p, &p->idx[j])) == MO_OK) {
+                g->ixts[g->nixts - 1]->ix_par = p;
+                g->ixts[g->nixts - 1]->ix_col = p->idx[j].col;
+            }
+        }
+    }
+    for (size_t i = 0; i < g->nixts && rc == MO_OK; i++) {
+        gtab *t = g->ixts[i];
+        const uint64_t sig = ixt_sig(g, t);
+        if (sig != t->ix_sig && (rc = ixt_build(g, t)) == MO_OK)
+            t->ix_sig = sig;
+    }
+    return rc;
+}
+
 /* ---------------- files: state and truth ---------------- */
 
 static int file_write(const char *path, const char magic[8], uint32_t version, const mo_buf *pl,
@@ -1956,6 +2121,30 @@ static int ser_type(mo_buf *b, const mo_obj_type *t)
     return rc;
 }
 
+static int ser_objs(mo_buf *b, const gtab *t)
+{
+    int rc = MO_OK;
+    P64(t->nobjs);
+    for (size_t o = 0; o < t->nobjs; o++) {
+        const gobj *x = &t->objs[o];
+        uint8_t id[MO_OBJ_OBJECTID_LEN];
+        mo_obj_objectid_encode(id, &x->id);
+        PRAW(id, sizeof(id));
+        P8(x->kind);
+        P8(x->live);
+        P8(x->level);
+        P8(x->ntgt);
+        for (uint32_t j = 0; j < x->ntgt; j++)
+            P32(x->tgt[j]);
+        PRAW(x->stats, MO_OBJ_STATS_LEN);
+        P64(x->digest.lo);
+        P64(x->digest.hi);
+        P64(x->create_ts.physical);
+        P32(x->create_ts.logical);
+    }
+    return rc;
+}
+
 static int ser_state(const gen *g, mo_buf *b)
 {
     int rc = MO_OK;
@@ -2018,24 +2207,21 @@ static int ser_state(const gen *g, mo_buf *b)
             P32(x->blk);
             P32(x->row);
         }
-        P64(t->nobjs);
-        for (size_t o = 0; o < t->nobjs; o++) {
-            const gobj *x = &t->objs[o];
-            uint8_t id[MO_OBJ_OBJECTID_LEN];
-            mo_obj_objectid_encode(id, &x->id);
-            PRAW(id, sizeof(id));
-            P8(x->kind);
-            P8(x->live);
-            P8(x->level);
-            P8(x->ntgt);
-            for (uint32_t j = 0; j < x->ntgt; j++)
-                P32(x->tgt[j]);
-            PRAW(x->stats, MO_OBJ_STATS_LEN);
-            P64(x->digest.lo);
-            P64(x->digest.hi);
-            P64(x->create_ts.physical);
-            P32(x->create_ts.logical);
-        }
+        rc = rc ? rc : ser_objs(b, t);
+    }
+    P64(g->nixts);
+    for (size_t i = 0; i < g->nixts; i++) {
+        const gtab *t = g->ixts[i];
+        P64(t->id);
+        P64(t->db_id);
+        PSTR(t->db);
+        PSTR(t->name);
+        P64(t->created_ts.physical);
+        P32(t->created_ts.logical);
+        P64(t->ix_parent);
+        PSTR(t->ix_index);
+        P64(t->ix_sig);
+        rc = rc ? rc : ser_objs(b, t);
     }
     return rc;
 }
@@ -2097,6 +2283,49 @@ static bool gtype(mo_cur *c, mo_obj_type *t)
             BAD;                                                                                   \
     } while (0)
 
+static int de_objs(gen *g, mo_cur *c, gtab *t)
+{
+    int rc = MO_OK;
+    uint64_t n;
+    G(g64(c, &n) && n <= mo_cur_left(c) / 200);
+    if (n && !(t->objs = mo_calloc(n, sizeof(*t->objs))))
+        return mo_err_set(g->err, MO_ENOMEM, "state objects");
+    t->nobjs = t->capobjs = n;
+    for (size_t o = 0; o < n; o++) {
+        gobj *x = &t->objs[o];
+        const uint8_t *id;
+        G(mo_cur_take(c, MO_OBJ_OBJECTID_LEN, &id));
+        mo_obj_objectid_decode(&x->id, id);
+        G(g8(c, &x->kind) && x->kind <= K_TOMB && g8(c, &x->live) && g8(c, &x->level) &&
+          g8(c, &x->ntgt) && x->ntgt <= MAX_TGT);
+        for (uint32_t j = 0; j < x->ntgt; j++)
+            G(g32(c, &x->tgt[j]) && x->tgt[j] < n);
+        const uint8_t *st;
+        G(mo_cur_take(c, MO_OBJ_STATS_LEN, &st));
+        memcpy(x->stats, st, MO_OBJ_STATS_LEN);
+        G(g64(c, &x->digest.lo) && g64(c, &x->digest.hi) && gts(c, &x->create_ts));
+    }
+out:
+    return rc;
+}
+
+/* An index table's state; its schema is derived again from the parent's. */
+static int de_ixt(gen *g, mo_cur *c, gtab *t)
+{
+    int rc = MO_OK;
+    G(g64(c, &t->id) && g64(c, &t->db_id) && gstr(c, t->db, sizeof(t->db)) &&
+      gstr(c, t->name, sizeof(t->name)) && gts(c, &t->created_ts) && g64(c, &t->ix_parent) &&
+      gstr(c, t->ix_index, sizeof(t->ix_index)) && g64(c, &t->ix_sig));
+    if ((rc = de_objs(g, c, t)) < 0)
+        return rc;
+    const gtab *p = find_tab_id(g, t->ix_parent);
+    if (!p)
+        BAD;
+    rc = mo_cat_index_table_make(&t->cat, &p->cat, p->id, t->name, t->ix_index, t->name, g->err);
+out:
+    return rc;
+}
+
 static int de_table(gen *g, mo_cur *c, gtab *t)
 {
     int rc = MO_OK;
@@ -2145,24 +2374,8 @@ static int de_table(gen *g, mo_cur *c, gtab *t)
           g32(c, &blk) && g32(c, &x->row) && blk <= UINT16_MAX);
         x->blk = (uint16_t)blk;
     }
-    G(g64(c, &n) && n <= mo_cur_left(c) / 200);
-    if (n && !(t->objs = mo_calloc(n, sizeof(*t->objs))))
-        return mo_err_set(g->err, MO_ENOMEM, "state objects");
-    t->nobjs = t->capobjs = n;
-    for (size_t o = 0; o < n; o++) {
-        gobj *x = &t->objs[o];
-        const uint8_t *id;
-        G(mo_cur_take(c, MO_OBJ_OBJECTID_LEN, &id));
-        mo_obj_objectid_decode(&x->id, id);
-        G(g8(c, &x->kind) && x->kind <= K_TOMB && g8(c, &x->live) && g8(c, &x->level) &&
-          g8(c, &x->ntgt) && x->ntgt <= MAX_TGT);
-        for (uint32_t j = 0; j < x->ntgt; j++)
-            G(g32(c, &x->tgt[j]) && x->tgt[j] < n);
-        const uint8_t *st;
-        G(mo_cur_take(c, MO_OBJ_STATS_LEN, &st));
-        memcpy(x->stats, st, MO_OBJ_STATS_LEN);
-        G(g64(c, &x->digest.lo) && g64(c, &x->digest.hi) && gts(c, &x->create_ts));
-    }
+    if ((rc = de_objs(g, c, t)) < 0)
+        return rc;
     for (size_t r = 0; r < t->nrows; r++)
         if (t->rows[r].obj >= t->nobjs)
             BAD;
@@ -2196,6 +2409,18 @@ static int de_state(gen *g, mo_cur *c)
             return rc;
         }
         if ((rc = de_table(g, c, t)) < 0)
+            return rc;
+    }
+    G(g64(c, &n) && n <= 65536);
+    if (n && !(g->ixts = mo_calloc(n, sizeof(*g->ixts))))
+        return mo_err_set(g->err, MO_ENOMEM, "state");
+    for (size_t i = 0; i < n; i++) {
+        gtab *t = mo_calloc(1, sizeof(*t));
+        if (!t)
+            return mo_err_set(g->err, MO_ENOMEM, "state");
+        t->cat.pk_col = t->cat.sort_col = -1;
+        g->ixts[g->nixts++] = t;
+        if ((rc = de_ixt(g, c, t)) < 0)
             return rc;
     }
     if (mo_cur_left(c))
@@ -2358,7 +2583,9 @@ static int step_begin(gen *g)
 /* Truth of every live table at this step's TS, the snapshot, the commit, then the files. */
 static int step_end(gen *g)
 {
-    int rc = MO_OK;
+    int rc = index_tables_step(g);
+    if (rc < 0)
+        goto fail;
     mo_gen_truth_step *ns = mo_realloc(g->truth.steps, (g->truth.nsteps + 1) * sizeof(*ns));
     if (!ns) {
         rc = mo_err_set(g->err, MO_ENOMEM, "truth");
@@ -2426,6 +2653,9 @@ static void gen_dispose(gen *g)
     for (size_t i = 0; i < g->ntabs; i++)
         tab_free(g->tabs[i]);
     mo_free(g->tabs);
+    for (size_t i = 0; i < g->nixts; i++)
+        tab_free(g->ixts[i]);
+    mo_free(g->ixts);
     mo_free(g->dbs);
     mo_gen_truth_dispose(&g->truth);
     mo_buf_dispose(&g->rb);

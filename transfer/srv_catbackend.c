@@ -808,12 +808,23 @@ static int c_indexes(void *ctx, const char *account, const mo_srv_snap *at, uint
         if (t->up_id != table_id || !alive(t->created, t->dropped, ts) ||
             !acct_covers(b, account, t->db, t->name))
             continue;
-        /* the replica holds no index tables: one PRIMARY row per primary-key column */
+        /* one PRIMARY row per primary-key column, then one row per secondary index (its
+         * hidden table; the generator's indexes are single-column) */
         const unsigned n = pk_columns(t->sql);
         const mo_srv_index ix = {table_id, "PRIMARY", "", ""};
         for (unsigned k = 0; k < n && rc == MO_OK; k++)
             if (cb(&ix, payload))
                 rc = mo_err_set(err, MO_EUSER, "stopped");
+        for (size_t j = 0; j < v.ntabs && rc == MO_OK; j++) {
+            const ctab *x = &v.tabs[j];
+            mo_cat_index_link l;
+            if (!alive(x->created, x->dropped, ts) || x->db_id != t->db_id ||
+                mo_cat_index_table_link(x->name, x->sql, &l) != MO_OK || l.parent_id != table_id)
+                continue;
+            const mo_srv_index sx = {table_id, l.index_name, "", x->name};
+            if (cb(&sx, payload))
+                rc = mo_err_set(err, MO_EUSER, "stopped");
+        }
         break;
     }
     cview_dispose(&v);
@@ -899,7 +910,7 @@ static int c_objects(void *ctx, const mo_srv_snap *snap, const mo_obj_ts *from, 
     const cdb **scope_db = NULL;
     size_t nscope = 0;
     pthread_mutex_lock(&b->mu);
-    int rc = cview_load(&v, b, false, ts, err);
+    int rc = cview_load(&v, b, true, ts, err); /* texts: index tables name their parent */
     if (rc < 0) {
         pthread_mutex_unlock(&b->mu);
         return rc;
@@ -919,11 +930,24 @@ static int c_objects(void *ctx, const mo_srv_snap *snap, const mo_obj_ts *from, 
         for (size_t k = 0; k < v.ntabs; k++) {
             const ctab *t = &v.tabs[k];
             if (!alive(t->created, t->dropped, ts) || !tab_in_db(&v, t, d) ||
+                tab_kind(t) == 'i' ||
                 (snap->level == MO_SRV_LEVEL_TABLE && strcmp(t->name, snap->table)) ||
                 !acct_covers(b, snap->account, d->name, t->name))
                 continue;
             scope[nscope] = t;
             scope_db[nscope++] = d;
+            /* §3.8: each table's index tables follow it, under their own names */
+            for (size_t j = 0; j < v.ntabs; j++) {
+                const ctab *ix = &v.tabs[j];
+                mo_cat_index_link l;
+                if (tab_kind(ix) == 'i' && alive(ix->created, ix->dropped, ts) &&
+                    ix->db_id == t->db_id &&
+                    mo_cat_index_table_link(ix->name, ix->sql, &l) == MO_OK &&
+                    l.parent_id == t->up_id) {
+                    scope[nscope] = ix;
+                    scope_db[nscope++] = d;
+                }
+            }
         }
     }
     for (size_t i = 0; i < nscope && rc == MO_OK; i++) {
@@ -1051,6 +1075,13 @@ static int c_object_stat(void *ctx, uint64_t *size_out, const mo_srv_pub *pub, c
         rc = mo_cat_get_object(b->cat, key, &o);
         if (rc == MO_OK)
             rc = mo_cat_get_table(b->cat, o.table_id, &t, err);
+        mo_cat_index_link l;
+        if (rc == MO_OK && mo_cat_index_table_link(t.name, t.create_sql, &l) == MO_OK) {
+            /* an index table's objects are served with its parent's (replica ids: up == down) */
+            mo_cat_table_dispose(&t);
+            memset(&t, 0, sizeof(t));
+            rc = mo_cat_get_table(b->cat, l.parent_id, &t, err);
+        }
         if (rc == MO_ENOTFOUND)
             rc = mo_err_set(err, MO_ENOTFOUND, "file %s is not found", name);
         else if (rc < 0)

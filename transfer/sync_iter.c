@@ -152,6 +152,9 @@ typedef struct ptab {
     uint64_t old_down_id; /* PT_RECREATE: the table it replaces */
     int kind;
     bool rename;
+    bool ix;         /* a hidden index table (no task of its own; follows its parent) */
+    bool ix_queried; /* a parent whose get_mo_indexes was read this iteration */
+    char ix_up[MO_CAT_NAME_MAX]; /* ix: the upstream index table's name */
 } ptab;
 
 enum { PO_DATA, PO_ADATA, PO_TOMB };
@@ -211,6 +214,9 @@ typedef struct iter {
     /* plan */
     mo_cat_table *old; /* current downstream tables of the subscription */
     size_t nold;
+    mo_cat_table *oldix; /* live downstream index tables (matched to parents by their link) */
+    size_t noldix;
+    bool *ixkept; /* [noldix]: planned to stay */
     ptab *tabs;
     size_t ntabs;
     mo_up_strs dbs;
@@ -225,7 +231,6 @@ typedef struct iter {
     size_t nloaded, caploaded;
     rremap *rr;
     size_t nrr;
-    uint64_t index_objs;
     char stage[4096], jmain[4096], jstage[4096], pending[4096];
 } iter;
 
@@ -235,6 +240,10 @@ static void iter_dispose(iter *it)
     for (size_t i = 0; i < it->nold; i++)
         mo_cat_table_dispose(&it->old[i]);
     mo_free(it->old);
+    for (size_t i = 0; i < it->noldix; i++)
+        mo_cat_table_dispose(&it->oldix[i]);
+    mo_free(it->oldix);
+    mo_free(it->ixkept);
     for (size_t i = 0; i < it->ntabs; i++)
         mo_cat_table_dispose(&it->tabs[i].t);
     mo_free(it->tabs);
@@ -495,6 +504,9 @@ static int snapshots(iter *it)
 typedef struct tab_vec {
     const mo_cat_task *tasks;
     size_t ntasks;
+    bool ix; /* collect the index tables of @p parents instead */
+    const mo_cat_table *parents;
+    size_t nparents;
     mo_cat_table *v;
     size_t n, cap;
     int rc;
@@ -506,8 +518,17 @@ static int collect_table(const mo_cat_table *t, void *payload)
     if (!ts_zero(t->dropped_ts))
         return 0;
     bool mine = false;
-    for (size_t i = 0; i < tv->ntasks && !mine; i++)
-        mine = tv->tasks[i].down_table_id == t->down_id && !is_sub_row(&tv->tasks[i]);
+    if (tv->ix) {
+        /* index tables have no task: theirs when the parent (by upstream id) is */
+        mo_cat_index_link l;
+        if (mo_cat_index_table_link(t->name, t->create_sql, &l) == MO_OK)
+            for (size_t i = 0; i < tv->nparents && !mine; i++)
+                mine = tv->parents[i].up_id == l.parent_id &&
+                       tv->parents[i].down_db_id == t->down_db_id;
+    } else {
+        for (size_t i = 0; i < tv->ntasks && !mine; i++)
+            mine = tv->tasks[i].down_table_id == t->down_id && !is_sub_row(&tv->tasks[i]);
+    }
     if (!mine)
         return 0;
     if (tv->n == tv->cap) {
@@ -530,7 +551,7 @@ static int collect_table(const mo_cat_table *t, void *payload)
 
 static int load_old_tables(iter *it)
 {
-    tab_vec tv = {it->tasks, it->ntasks, NULL, 0, 0, MO_OK};
+    tab_vec tv = {it->tasks, it->ntasks, false, NULL, 0, NULL, 0, 0, MO_OK};
     pthread_mutex_lock(&it->s->mu);
     int rc = mo_cat_foreach_table(it->s->cat, collect_table, &tv);
     pthread_mutex_unlock(&it->s->mu);
@@ -538,6 +559,14 @@ static int load_old_tables(iter *it)
     it->nold = tv.n;
     if (tv.rc < 0 || rc < 0)
         return mo_err_set(it->err, tv.rc < 0 ? tv.rc : rc, "catalog: reading tables");
+    tab_vec ti = {NULL, 0, true, it->old, it->nold, NULL, 0, 0, MO_OK};
+    pthread_mutex_lock(&it->s->mu);
+    rc = mo_cat_foreach_table(it->s->cat, collect_table, &ti);
+    pthread_mutex_unlock(&it->s->mu);
+    it->oldix = ti.v;
+    it->noldix = ti.n;
+    if (ti.rc < 0 || rc < 0)
+        return mo_err_set(it->err, ti.rc < 0 ? ti.rc : rc, "catalog: reading index tables");
     return MO_OK;
 }
 
@@ -575,6 +604,190 @@ static int push_tab(iter *it, ptab **out)
     *out = &it->tabs[it->ntabs++];
     memset(*out, 0, sizeof(**out));
     return MO_OK;
+}
+
+/* ---------------- hidden index tables ---------------- */
+
+/* A secondary index's objects live in a hidden table the object list names (§3.8); mosync
+ * keeps it downstream under a name of its own (MO's downstream gets new names by executing the
+ * CREATE text) and maps the upstream name through the link in the index table's CREATE text
+ * (mo_cat_index_table_make). Index tables get no task: they follow their parent — created
+ * with it, dropped with it or when get_mo_indexes stops listing them, kept across RENAME. */
+
+static bool ix_linked(const mo_cat_table *t, uint64_t parent_up, uint64_t db_id, const char *up)
+{
+    mo_cat_index_link l;
+    return t->down_db_id == db_id && mo_cat_index_table_link(t->name, t->create_sql, &l) == MO_OK &&
+           l.parent_id == parent_up && (!up || !strcmp(l.up_name, up));
+}
+
+static bool ix_planned(const iter *it, const char *db, const char *up)
+{
+    for (size_t i = 0; i < it->ntabs; i++)
+        if (it->tabs[i].ix && it->tabs[i].kind != PT_DROP && !strcmp(it->tabs[i].ix_up, up) &&
+            !strcmp(it->tabs[i].t.db, db))
+            return true;
+    return false;
+}
+
+/* Keeps (PT_KEEP) the existing downstream index table @p k. */
+static int ix_keep(iter *it, bool *kept, size_t k)
+{
+    ptab *np;
+    int rc = push_tab(it, &np);
+    if (rc < 0)
+        return rc;
+    if (table_copy(&np->t, &it->oldix[k]) < 0) {
+        it->ntabs--;
+        return mo_err_set(it->err, MO_ENOMEM, "table plan");
+    }
+    mo_cat_index_link l;
+    mo_cat_index_table_link(np->t.name, np->t.create_sql, &l);
+    np->kind = PT_KEEP;
+    np->ix = true;
+    snprintf(np->ix_up, sizeof(np->ix_up), "%s", l.up_name);
+    kept[k] = true;
+    return MO_OK;
+}
+
+/* A downstream name for upstream index table @p up: its kind prefix and a new UUID (v4 form),
+ * derived from the task, LSN and name so that a replayed iteration plans the same name. */
+static void ix_down_name(const iter *it, const char *up, char out[MO_CAT_NAME_MAX])
+{
+    const size_t n = strlen(up);
+    const size_t keep = n > 36 && up[n - 37] == '_' ? n - 36 : n;
+    char seed[MO_CAT_NAME_MAX + 64];
+    const int sn = snprintf(seed, sizeof(seed), "%" PRIu64 "/%" PRIu64 "/%s", it->sub.task_id,
+                            it->L, up);
+    const mo_digest128 d = mo_xxh3_128(seed, (size_t)sn);
+    uint8_t u[16];
+    for (int i = 0; i < 8; i++) {
+        u[i] = (uint8_t)(d.hi >> (8 * i));
+        u[8 + i] = (uint8_t)(d.lo >> (8 * i));
+    }
+    u[6] = (uint8_t)(0x40 | (u[6] & 0x0f));
+    u[8] = (uint8_t)(0x80 | (u[8] & 0x3f));
+    char uuid[37];
+    mo_obj_uuid_format(uuid, u);
+    snprintf(out, MO_CAT_NAME_MAX, "%.*s%s%s", (int)(keep > 200 ? 200 : keep), up,
+             keep == n ? "_" : "", uuid);
+}
+
+/* get_mo_indexes of parent @p pi at this snapshot: index tables already here are kept, new
+ * ones created. */
+static int ix_refresh(iter *it, size_t pi, bool *kept)
+{
+    const sync_conn *c = &it->conn;
+    it->tabs[pi].ix_queried = true;
+    mo_up_index *rows = NULL;
+    size_t n = 0;
+    int rc = mo_up_get_mo_indexes(it->up, &rows, &n, it->tabs[pi].t.up_id, c->pubacct,
+                                  c->pubname, it->snap, it->err);
+    for (size_t i = 0; i < n && rc == MO_OK; i++) {
+        const char *up = rows[i].index_table_name;
+        const mo_cat_table *par = &it->tabs[pi].t;
+        if (!up || !mo_cat_is_index_table(up) || ix_planned(it, par->db, up))
+            continue; /* PRIMARY, or a further column of an index already planned */
+        size_t k = it->noldix;
+        for (size_t j = 0; j < it->noldix && k == it->noldix; j++)
+            if (!kept[j] && it->tabs[pi].kind != PT_RECREATE && it->tabs[pi].kind != PT_CREATE &&
+                ix_linked(&it->oldix[j], par->up_id, par->down_db_id, up))
+                k = j;
+        if (k < it->noldix) {
+            rc = ix_keep(it, kept, k);
+            continue;
+        }
+        char down[MO_CAT_NAME_MAX];
+        ix_down_name(it, up, down);
+        mo_cat_table t;
+        if ((rc = mo_cat_index_table_make(&t, par, par->up_id, down, rows[i].name, up, it->err)) <
+            0) {
+            mo_err_prefix(it->err, "index %s of %s.%s: ", rows[i].name, par->db, par->name);
+            break;
+        }
+        t.down_db_id = par->down_db_id;
+        ptab *np;
+        if ((rc = push_tab(it, &np)) < 0) {
+            mo_cat_table_dispose(&t);
+            break;
+        }
+        np->t = t;
+        np->kind = PT_CREATE;
+        np->ix = true;
+        snprintf(np->ix_up, sizeof(np->ix_up), "%s", up);
+    }
+    mo_up_index_free(rows, n);
+    return rc;
+}
+
+/* After the table plan: the index tables of every parent in scope. Parents whose DDL changed
+ * (created, re-created, altered in place: ADD/DROP INDEX changes the CREATE text) read
+ * get_mo_indexes; the others keep theirs; index tables left over are dropped. */
+static int ix_plan(iter *it, bool *kept)
+{
+    int rc = MO_OK;
+    const size_t nuser = it->ntabs;
+    for (size_t i = 0; i < nuser && rc == MO_OK; i++) {
+        const int kind = it->tabs[i].kind;
+        if (kind == PT_DROP)
+            continue;
+        if (kind == PT_CREATE || kind == PT_RECREATE || kind == PT_INPLACE) {
+            rc = ix_refresh(it, i, kept);
+            continue;
+        }
+        for (size_t k = 0; k < it->noldix && rc == MO_OK; k++)
+            if (!kept[k] &&
+                ix_linked(&it->oldix[k], it->tabs[i].t.up_id, it->tabs[i].t.down_db_id, NULL))
+                rc = ix_keep(it, kept, k);
+    }
+    return rc;
+}
+
+static int ix_drop_rest(iter *it, const bool *kept)
+{
+    for (size_t k = 0; k < it->noldix; k++) {
+        if (kept[k])
+            continue;
+        ptab *p;
+        int rc = push_tab(it, &p);
+        if (rc < 0)
+            return rc;
+        if (table_copy(&p->t, &it->oldix[k]) < 0) {
+            it->ntabs--;
+            return mo_err_set(it->err, MO_ENOMEM, "table plan");
+        }
+        p->kind = PT_DROP;
+        p->ix = true;
+    }
+    return MO_OK;
+}
+
+/* Index-table names in the object list that no planned table maps (a parent kept since before
+ * its index tables were carried): read get_mo_indexes of that database's other parents. */
+static int ix_discover(iter *it, const mo_up_obj *list, size_t n, bool *kept)
+{
+    int rc = MO_OK;
+    const size_t nuser = it->ntabs;
+    for (size_t i = 0; i < n && rc == MO_OK; i++) {
+        if (list[i].deleted || !mo_cat_is_index_table(list[i].table) ||
+            ix_planned(it, list[i].db, list[i].table))
+            continue;
+        for (size_t p = 0; p < nuser && rc == MO_OK && !ix_planned(it, list[i].db, list[i].table);
+             p++)
+            if (!it->tabs[p].ix && !it->tabs[p].ix_queried && it->tabs[p].kind != PT_DROP &&
+                !strcmp(it->tabs[p].t.db, list[i].db))
+                rc = ix_refresh(it, p, kept);
+    }
+    return rc;
+}
+
+static ptab *ix_table(iter *it, const char *db, const char *up)
+{
+    for (size_t i = 0; i < it->ntabs; i++)
+        if (it->tabs[i].ix && it->tabs[i].kind != PT_DROP && !strcmp(it->tabs[i].ix_up, up) &&
+            !strcmp(it->tabs[i].t.db, db))
+            return &it->tabs[i];
+    return NULL;
 }
 
 static int ddl(iter *it)
@@ -686,6 +899,10 @@ static int ddl(iter *it)
             it->rep->ddl_drop++;
     }
     mo_free(used);
+    if (rc == MO_OK && !(it->ixkept = mo_calloc(it->noldix ? it->noldix : 1, 1)))
+        rc = mo_err_set(it->err, MO_ENOMEM, "index table plan");
+    if (rc == MO_OK)
+        rc = ix_plan(it, it->ixkept);
 out:
     mo_up_ddl_free(rows, n);
     return rc;
@@ -738,17 +955,14 @@ static int plan_objects(iter *it, mo_up_obj *list, size_t n)
                 mo_cat_mapping_dispose(&m);
             continue;
         }
-        ptab *p = table_by_name(it, u->db, u->table);
+        const bool ix = mo_cat_is_index_table(u->table);
+        ptab *p = ix ? ix_table(it, u->db, u->table) : table_by_name(it, u->db, u->table);
         if (!p) {
             if (has_map)
                 mo_cat_mapping_dispose(&m);
-            if (!strncmp(u->table, "__mo_index_", 11)) {
-                it->index_objs++; /* index tables: not carried yet (logged) */
-                continue;
-            }
             rc = mo_err_set(it->err, MO_EUPSTREAM,
-                            "object_list: object %s of %s.%s, a table get_ddl did not list",
-                            u->name, u->db, u->table);
+                            "object_list: object %s of %s.%s, a table %s did not list", u->name,
+                            u->db, u->table, ix ? "get_mo_indexes" : "get_ddl");
             break;
         }
         /* already applied (an inclusive window, or a replay after a crash past the commit) */
@@ -791,7 +1005,9 @@ static int list_objects(iter *it)
     if (rc < 0)
         return rc;
     it->rep->listed = n;
-    rc = plan_objects(it, list, n);
+    if ((rc = ix_discover(it, list, n, it->ixkept)) == MO_OK &&
+        (rc = ix_drop_rest(it, it->ixkept)) == MO_OK)
+        rc = plan_objects(it, list, n);
     mo_free(list);
     return rc;
 }
@@ -1657,7 +1873,7 @@ static int commit(iter *it, bool *fenced)
     uint32_t ntables = 0;
     for (size_t i = 0; i < it->ntabs && rc == MO_OK; i++) {
         const ptab *p = &it->tabs[i];
-        if (p->kind == PT_DROP)
+        if (p->kind == PT_DROP || p->ix)
             continue;
         ntables++;
         mo_cat_task *old = task_for(it, p);
@@ -1918,6 +2134,13 @@ static int run(iter *it)
             mo_free(it->old);
             it->old = NULL;
             it->nold = 0;
+            for (size_t i = 0; i < it->noldix; i++)
+                mo_cat_table_dispose(&it->oldix[i]);
+            mo_free(it->oldix);
+            it->oldix = NULL;
+            it->noldix = 0;
+            mo_free(it->ixkept);
+            it->ixkept = NULL;
             mo_up_strs_dispose(&it->dbs);
             it->rep->ddl_create = it->rep->ddl_drop = it->rep->ddl_recreate = 0;
             it->rep->ddl_inplace = it->rep->ddl_rename = 0;
@@ -1929,9 +2152,6 @@ static int run(iter *it)
         break;
     }
     it->rep->resync = it->resync;
-    if (it->index_objs)
-        mo_sync__log(s, "%s: %" PRIu64 " objects of hidden index tables are not carried (index "
-                        "tables are not replicated yet)", it->sub.name, it->index_objs);
     if (!it->resync && (rc = scan_pending(it)) < 0)
         goto fail;
     if ((rc = fetch_set(it, false)) < 0 || (rc = fetch_set(it, true)) < 0)

@@ -7,7 +7,8 @@
 # upstream's at that snapshot, and `mosync fsck --require-cn` finds every registered entry
 # CN-created, not appendable, non-mergeable, with no unregistered or orphan file. No object is
 # fetched twice; a renamed table keeps its objects (nothing fetched for a RENAME); merge churn
-# (the `merged=` bytes) is counted for merges and not for inserts.
+# (the `merged=` bytes) is counted for merges and not for inserts. Hidden index tables are
+# compared too (`checksum --indexes`), and carried under downstream names of their own.
 set -u
 MOSYNC=${1:?usage: test_sync_scenario.sh path/to/mosync [path/to/moupstream]}
 MOUP=${2:-}
@@ -36,6 +37,17 @@ scenario() { # label up down
         if [ "$rc" -eq 0 ] && grep -q " ddl=$ddl .*rc=OK" "$T/run.out"; then ok; else
             bad "$label step $step ($ops): exit $rc, want ddl=$ddl"; sed 's/^/    /' "$T/run.out" | head -5 >&2; fi
         case $ops in
+        add_index) # the index table is carried, under a downstream name of its own
+            t=$(grep -o '"database":"[^"]*","table":"[^"]*"' "$T/tasks" | sed 's/"database":"\([^"]*\)","table":"\([^"]*\)"/\1.\2/' | grep -v '\.$' | while read -r x; do
+                "$MOSYNC" checksum -C "$down" "$x" --indexes | grep -q '^  index ' && echo "$x"; done | head -1)
+            if [ -n "$t" ]; then
+                dn=$("$MOSYNC" checksum -C "$down" "$t" --indexes | awk '/^  index /{print $3}' | sort)
+                un=$("$MOSYNC" checksum -C "$up" "$t" --indexes | awk '/^  index /{print $3}' | sort)
+                [ -n "$dn" ] && [ "$(echo "$dn" | wc -l)" = "$(echo "$un" | wc -l)" ] && ok || bad "$label step $step: index tables: down '$dn' up '$un'"
+                [ -z "$(comm -12 <(echo "$dn") <(echo "$un"))" ] && ok || bad "$label step $step: index table kept its upstream name"
+            else
+                bad "$label step $step: no downstream table has an index table after ADD INDEX"
+            fi;;
         rename_table)
             grep -q ' fetched=0 ' "$T/run.out" && ok || bad "$label step $step: RENAME TABLE fetched objects";;
         merge|delete,merge) # merge churn is counted; inserts are not churn
@@ -75,6 +87,22 @@ if [ -n "$MOUP" ]; then
     if [ -n "$PORT" ]; then
         "$MOSYNC" sql -C "$T/b/down" "CREATE SUBSCRIPTION s1 ACCOUNT FROM 'mysql://sys#root:Pw-2y@127.0.0.1:$PORT' PUBLICATION sys mosync" > /dev/null || bad "b: create subscription"
         scenario mysql "$T/b/up" "$T/b/down"
+        # a TABLE-level subscription of a table with a secondary index: its index table's
+        # objects are listed and served with it (the publication names only the parent)
+        "$MOSYNC" gen --mutate "$T/b/up" --op add_index --seed 77 > /dev/null || bad "c: add_index"
+        it=
+        for x in $("$MOSYNC" sql -C "$T/b/down" --json "SHOW SUBSCRIPTION TASKS s1" | grep -o '"database":"[^"]*","table":"[^"]*"' | sed 's/"database":"\([^"]*\)","table":"\([^"]*\)"/\1.\2/' | grep -v '\.$'); do
+            "$MOSYNC" checksum -C "$T/b/up" "$x" --indexes | grep -q '^  index ' && it=$x
+        done
+        if [ -n "$it" ]; then
+            mkdir -p "$T/c/down"
+            "$MOSYNC" sql -C "$T/c/down" "CREATE SUBSCRIPTION s2 DATABASE ${it%%.*} TABLE ${it#*.} FROM 'mysql://sys#root:Pw-2y@127.0.0.1:$PORT' PUBLICATION sys mosync" > /dev/null || bad "c: create"
+            "$MOSYNC" run -C "$T/c/down" --once --quiet > "$T/run.out" 2>&1 && ok || { bad "c: table-level run"; head -5 "$T/run.out" >&2; }
+            compare "$T/b/up" "$T/c/down" s2 "c: table-level $it"
+            [ "$("$MOSYNC" checksum -C "$T/c/down" "$it" --indexes | grep -c '^  index ')" -ge 1 ] && ok || bad "c: no index table downstream"
+        else
+            bad "c: no table with an index after add_index"
+        fi
     else
         bad "moupstream did not start: $(cat "$T/srv.err")"
     fi

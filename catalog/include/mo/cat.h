@@ -274,6 +274,36 @@ int mo_cat_secret_del(mo_cat *c, uint64_t task_id, mo_err *err);
  */
 int mo_cat_schema_parse(mo_cat_table *out, const char *create_sql, mo_err *err);
 
+/** @p t as CREATE TABLE column type text ("decimal(12,2)", "bigint unsigned"). */
+void mo_cat_type_sql(char *out, size_t cap, const mo_obj_type *t);
+
+/* ---------------- hidden index tables ---------------- */
+
+/** MO's hidden index tables are named `__mo_index_<kind>_<uuid>` (catalog.IsHiddenTable). */
+#define MO_CAT_INDEX_PREFIX "__mo_index_"
+bool mo_cat_is_index_table(const char *name);
+
+/**
+ * The table a secondary index of @p parent is stored in (`__mo_index_idx_col` = the packed
+ * tuple of the indexed value and the primary key, VARCHAR, its PK and sort key;
+ * `__mo_index_pri_col` = the parent's primary-key storage column). Index-table schemas are
+ * not transmitted (ccpr-protocol.md §5.13): both sides derive them from the parent, as MO's
+ * downstream does by executing the parent's CREATE text. The link to the parent (@p parent_id
+ * on this side, the index name, the upstream index table's name @p up_name) is kept in the
+ * CREATE text's comment, see mo_cat_index_table_link. down_id/up_id are left 0.
+ */
+int mo_cat_index_table_make(mo_cat_table *out, const mo_cat_table *parent, uint64_t parent_id,
+                            const char *name, const char *index_name, const char *up_name,
+                            mo_err *err);
+
+/** What an index table's CREATE text says of its parent; MO_ENOTFOUND for other tables. */
+typedef struct mo_cat_index_link {
+    uint64_t parent_id;
+    char index_name[MO_CAT_NAME_MAX];
+    char up_name[MO_CAT_NAME_MAX]; /* the upstream index table's name */
+} mo_cat_index_link;
+int mo_cat_index_table_link(const char *name, const char *create_sql, mo_cat_index_link *out);
+
 /* ---------------- SQL surface ---------------- */
 
 /** A result set: column names and rows of NUL-terminated strings (NULL cell = NULL pointer). */
