@@ -276,6 +276,18 @@ static int verify_part(xfer *x, mo_sink_obj *so, const mo_obj_ref *ref, mo_err *
                       res.problems, mo_code_name(res.first_code));
 }
 
+/* An assembled object proved bad (digest or verification): its journal records and part go,
+ * so that the next attempt fetches it from the start instead of resuming the bad bytes. */
+static void forget_part(xfer *x, mo_sink_obj *so, const mo_obj_ref *ref)
+{
+    if (x->ck) {
+        pthread_mutex_lock(&x->mu);
+        mo_ckpt_forget(x->ck, ref->name, 0);
+        pthread_mutex_unlock(&x->mu);
+    }
+    x->sink->ops->truncate(so, 0, NULL);
+}
+
 static int copy_object(xfer *x, const mo_obj_ref *ref, uint8_t *buf, mo_err *err)
 {
     uint64_t have;
@@ -392,16 +404,14 @@ static int copy_object(xfer *x, const mo_obj_ref *ref, uint8_t *buf, mo_err *err
         mo_digest128_hex(b, ref->digest);
         rc = mo_err_set(err, MO_ECHECKSUM, "%s: assembled object has XXH3-128 %s, source says %s",
                         ref->name, a, b);
-        if (x->ck) {
-            pthread_mutex_lock(&x->mu);
-            mo_ckpt_forget(x->ck, ref->name, 0);
-            pthread_mutex_unlock(&x->mu);
-        }
-        x->sink->ops->truncate(so, 0, NULL);
+        forget_part(x, so, ref);
         goto out;
     }
-    if ((rc = verify_part(x, so, ref, err)) < 0)
+    if ((rc = verify_part(x, so, ref, err)) < 0) {
+        if (rc == MO_ECORRUPT)
+            forget_part(x, so, ref); /* the chunk records hash the bad bytes: fetch anew */
         goto out;
+    }
     rc = x->sink->ops->commit(so, err);
     so = NULL;
     if (rc == MO_OK && x->ck) {

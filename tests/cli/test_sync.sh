@@ -5,7 +5,8 @@
 #     the upstream's at the watermark; a no-op round fetches nothing; no object fetched twice;
 #     `mosync fsck` finds no unregistered file.
 #  B. FROM 'mysql://...' through `moupstream` with a password: the same, plus --fault
-#     retryable errors and a connection dropped mid-chunk (recovered).
+#     retryable errors and a connection dropped mid-chunk (recovered), a corrupted chunk
+#     (R: error, nothing published, recovered next iteration).
 #  C. kill -9 of `mosync run` at random moments across rounds, restarted each time: zero
 #     mismatches, no object fetched twice in full beyond the chunk in flight, no orphan files.
 # Prints "N passed, N failed"; non-zero exit on any failure.
@@ -90,6 +91,16 @@ if [ -n "$MOUP" ]; then
             "$MOSYNC" gen --mutate "$B/up" --steps 3 --seed 50 > /dev/null
             run_once "$B/down" "B faults"
             compare "$B/up" "$B/down" s1 "B faults"
+        fi
+        # a corrupted chunk (a hostile or broken upstream): the object fails verification, is
+        # not published, the iteration records a retryable R: error; the next one recovers
+        if start_srv "$B/up" "$PORT" "corrupt=chunk1:100/1"; then
+            "$MOSYNC" gen --mutate "$B/up" --steps 2 --seed 60 > /dev/null
+            "$MOSYNC" run -C "$B/down" --once --quiet > "$T/run.out" 2>&1
+            grep -q 'rc=MO_ECORRUPT error=R:1:.*fails deep verification' "$T/run.out" && ok || { bad "B corrupt: want R:1 verification error"; head -3 "$T/run.out" >&2; }
+            run_once "$B/down" "B corrupt recovered"
+            compare "$B/up" "$B/down" s1 "B corrupt recovered"
+            "$MOSYNC" fsck -C "$B/down" --require-cn > "$T/fsck" 2>&1 && ok || { bad "B corrupt: fsck"; tail -2 "$T/fsck" >&2; }
         fi
         # a wrong password is a fatal error recorded as N:, the subscription goes to error
         start_srv "$B/up" "$PORT"
