@@ -16,7 +16,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 T=${MO_TMP:-/tmp}/cli_scen.$$
 rm -rf "$T"; mkdir -p "$T"
 SRV_PID=
-cleanup() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+cleanup() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; wait 2>/dev/null; [ "${KEEP:-0}" = 1 ] || rm -rf "$T"; }
 trap cleanup EXIT
 . "$HERE/sync_lib.sh"
 
@@ -100,6 +100,18 @@ if [ -n "$MOUP" ]; then
             "$MOSYNC" run -C "$T/c/down" --once --quiet > "$T/run.out" 2>&1 && ok || { bad "c: table-level run"; head -5 "$T/run.out" >&2; }
             compare "$T/b/up" "$T/c/down" s2 "c: table-level $it"
             [ "$("$MOSYNC" checksum -C "$T/c/down" "$it" --indexes | grep -c '^  index ')" -ge 1 ] && ok || bad "c: no index table downstream"
+            # a publication of that one table (moupstream --publish): its index objects are
+            # served too, other tables' are not
+            kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null # one server per replica
+            "$MOUP" --data "$T/b/up" --listen 127.0.0.1:0 --user root --password-file "$T/pw" --chunk-size 64k \
+                --publish "sys.p1=$it" > "$T/port2" 2> "$T/srv2.err" &
+            SRV_PID=$!
+            for _ in $(seq 1 100); do [ -s "$T/port2" ] && break; sleep 0.05; done
+            mkdir -p "$T/d/down"
+            "$MOSYNC" sql -C "$T/d/down" "CREATE SUBSCRIPTION s3 DATABASE ${it%%.*} TABLE ${it#*.} FROM 'mysql://sys#root:Pw-2y@127.0.0.1:$(head -1 "$T/port2")' PUBLICATION sys p1" > /dev/null || bad "d: create"
+            "$MOSYNC" run -C "$T/d/down" --once --quiet > "$T/run.out" 2>&1 && ok || { bad "d: one-table publication run"; head -5 "$T/run.out" >&2; }
+            compare "$T/b/up" "$T/d/down" s3 "d: one-table publication $it"
+            [ "$("$MOSYNC" checksum -C "$T/d/down" "$it" --indexes | grep -c '^  index ')" -ge 1 ] && ok || bad "d: no index table downstream"
         else
             bad "c: no table with an index after add_index"
         fi
