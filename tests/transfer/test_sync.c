@@ -323,6 +323,95 @@ static void test_sync__stale_previous_snapshot_resyncs(void)
     mo_sync_free(s);
 }
 
+typedef struct task_err {
+    char msg[1024];
+    unsigned n;
+} task_err;
+
+static int collect_err(const mo_cat_task *k, void *payload)
+{
+    task_err *t = payload;
+    if (k->table[0] && !strcmp(k->table, "item")) {
+        snprintf(t->msg, sizeof(t->msg), "%s", k->error_message);
+        t->n++;
+    }
+    return 0;
+}
+
+/* An upstream DDL that keeps the table id but changes the stored columns cannot be applied in
+ * place: the task stops with an N: error naming the statement, the table keeps its rows (never
+ * an empty table, never a silent skip), and later rounds skip it until RESUME. */
+static void test_sync__unappliable_ddl_stops_task(void)
+{
+    MO_ASSERT_OK(make("sync_badddl", 13));
+    mo_sync *s = open_sync();
+    char stmt[1400];
+    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
+    MO_ASSERT_OK(sql(s, stmt));
+    mo_sync_report rep;
+    MO_ASSERT_OK(run_once(s, &rep));
+    mo_cat_table before;
+    MO_ASSERT_OK(mo_cat_find_table(mo_sync_cat(s), "db1", "item", &before, &mo_test_err));
+    mo_scan_result r0;
+    MO_ASSERT_OK(mo_scan_table(&r0, mo_sync_cat(s), g_down, &before, NULL, NULL, NULL,
+                               &mo_test_err));
+    mo_cat_table_dispose(&before);
+    CU_ASSERT(r0.rows > 0);
+    mo_sync_free(s);
+    /* the upstream's item gets a column in place (same id): its CREATE text from the catalog,
+     * not the generator's truth */
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/.mosync/gen/truth", g_up);
+    CU_ASSERT_EQUAL(remove(path), 0);
+    mo_cat *up;
+    MO_ASSERT_OK(mo_cat_open(&up, g_up, MO_CAT_WRITE, NULL, &mo_test_err));
+    mo_cat_table t;
+    MO_ASSERT_OK(mo_cat_find_table(up, "db1", "item", &t, &mo_test_err));
+    const char *open = strstr(t.create_sql, "(\n");
+    CU_ASSERT_FATAL(open != NULL);
+    char *sql2 = mo_malloc(strlen(t.create_sql) + 64);
+    CU_ASSERT_FATAL(sql2 != NULL);
+    snprintf(sql2, strlen(t.create_sql) + 64, "%.*s(\n  `zz_new` int DEFAULT NULL,%s",
+             (int)(open - t.create_sql), t.create_sql, open + 1);
+    mo_free(t.create_sql);
+    t.create_sql = sql2;
+    mo_cat_txn *txn;
+    MO_ASSERT_OK(mo_cat_begin(up, &txn, &mo_test_err));
+    MO_ASSERT_OK(mo_cat_put_table(txn, &t, &mo_test_err));
+    MO_ASSERT_OK(mo_cat_commit(txn, &mo_test_err));
+    mo_cat_table_dispose(&t);
+    mo_cat_close(up);
+    s = open_sync();
+    CU_ASSERT(run_once(s, &rep) < 0);
+    task_err te;
+    memset(&te, 0, sizeof(te));
+    mo_cat_foreach_task(mo_sync_cat(s), collect_err, &te);
+    CU_ASSERT_EQUAL(te.n, 1);
+    if (!strstr(te.msg, "cannot apply DDL in place on db1.item") ||
+        !strstr(te.msg, "statement: CREATE TABLE"))
+        fprintf(stderr, "\nerror message: %s\n", te.msg);
+    CU_ASSERT_EQUAL(strncmp(te.msg, "N:", 2), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(te.msg, "cannot apply DDL in place on db1.item"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(te.msg, "`zz_new`")); /* the statement */
+    /* nothing was lost: the downstream table still has every row it had */
+    mo_cat_table after;
+    MO_ASSERT_OK(mo_cat_find_table(mo_sync_cat(s), "db1", "item", &after, &mo_test_err));
+    mo_scan_result r1;
+    MO_ASSERT_OK(mo_scan_table(&r1, mo_sync_cat(s), g_down, &after, NULL, NULL, NULL,
+                               &mo_test_err));
+    mo_cat_table_dispose(&after);
+    CU_ASSERT(r1.rows == r0.rows && r1.sum == r0.sum && r1.xor_ == r0.xor_);
+    /* a fatal error: the next round does not run the task, the error stays */
+    memset(&rep, 0, sizeof(rep));
+    MO_ASSERT_OK(run_once(s, &rep));
+    CU_ASSERT_TRUE(rep.skipped || rep.task_id == 0);
+    task_err te2;
+    memset(&te2, 0, sizeof(te2));
+    mo_cat_foreach_task(mo_sync_cat(s), collect_err, &te2);
+    CU_ASSERT_STRING_EQUAL(te2.msg, te.msg);
+    mo_sync_free(s);
+}
+
 static void test_sync__errmsg_budget(void)
 {
     mo_sync_errmsg e, p;
@@ -370,6 +459,7 @@ static CU_TestInfo sync_tests[] = {
     {"steps_checksums_equal", test_sync__steps_checksums_equal},
     {"pause_resume_drop", test_sync__pause_resume_drop},
     {"stale_previous_snapshot_resyncs", test_sync__stale_previous_snapshot_resyncs},
+    {"unappliable_ddl_stops_task", test_sync__unappliable_ddl_stops_task},
     CU_TEST_INFO_NULL,
 };
 
