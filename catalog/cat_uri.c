@@ -3,12 +3,14 @@
  * MO's CREATE-time parser (exactly one '@', first '#' splits the account, first ':' splits
  * the password, host:port exactly two fields), a little stricter where MO is lax (port must
  * be 0..65535 decimal digits, host and user non-empty, no '/', '?', '[' in the host).
- * dir:///abs/path and bundle:///abs/file.tar name local sources.
+ * dir:///abs/path and bundle:///abs/file.tar name local sources. mysql:// URIs may carry
+ * mosync's TLS parameters (?ssl-mode=...&ssl-ca=/abs/path), kept in the stored form.
  * Invariant: no error message ever quotes any part of the URI text, since it may hold a
  * password; formatting never prints the password (masked as *** or omitted).
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mo/cat.h"
 
@@ -32,6 +34,41 @@ static int parse_path(mo_cat_uri *out, const char *p, const char *scheme, mo_err
                           scheme);
     snprintf(out->scheme, sizeof(out->scheme), "%s", scheme);
     return copy_part(out->path, sizeof(out->path), p, strlen(p), "path", err);
+}
+
+/* "ssl-mode=M&ssl-ca=/abs/path" (either, any order) */
+static int parse_tls(mo_cat_uri *out, const char *p, mo_err *err)
+{
+    static const char *const modes[] = {"disabled", "preferred", "required", "verify_ca",
+                                        "verify_identity"};
+    while (*p) {
+        const size_t kl = strcspn(p, "&");
+        const char *eq = memchr(p, '=', kl);
+        const char *v = eq ? eq + 1 : p + kl;
+        const size_t vl = (size_t)(p + kl - v);
+        int rc;
+        if (eq && eq - p == 8 && !memcmp(p, "ssl-mode", 8)) {
+            size_t i = 0;
+            while (i < 5 && (strlen(modes[i]) != vl || strncasecmp(v, modes[i], vl)))
+                i++;
+            if (i == 5)
+                return mo_err_set(err, MO_EINVAL,
+                                  "invalid URI: ssl-mode wants disabled, preferred, required, "
+                                  "verify_ca or verify_identity");
+            snprintf(out->ssl_mode, sizeof(out->ssl_mode), "%s", modes[i]);
+        } else if (eq && eq - p == 6 && !memcmp(p, "ssl-ca", 6)) {
+            if (!vl || v[0] != '/' || memchr(v, '@', vl) || memchr(v, '#', vl))
+                return mo_err_set(err, MO_EINVAL, "invalid URI: ssl-ca wants an absolute path "
+                                                  "without '@', '#' or '&'");
+            if ((rc = copy_part(out->ssl_ca, sizeof(out->ssl_ca), v, vl, "ssl-ca", err)) < 0)
+                return rc;
+        } else {
+            return mo_err_set(err, MO_EINVAL,
+                              "invalid URI: the only parameters are ssl-mode and ssl-ca");
+        }
+        p += kl + (p[kl] == '&');
+    }
+    return MO_OK;
 }
 
 int mo_cat_uri_parse(mo_cat_uri *out, const char *s, mo_err *err)
@@ -78,7 +115,8 @@ int mo_cat_uri_parse(mo_cat_uri *out, const char *s, mo_err *err)
         rc = mo_err_set(err, MO_EINVAL, "invalid URI: missing ':port' after the host");
         goto fail;
     }
-    if (strchr(pc + 1, ':') || strchr(hp, '[')) {
+    const char *hp_end = pc + 1 + strcspn(pc + 1, "?"); /* the TLS parameters follow '?' */
+    if (memchr(pc + 1, ':', (size_t)(hp_end - pc - 1)) || memchr(hp, '[', (size_t)(hp_end - hp))) {
         rc = mo_err_set(err, MO_EINVAL,
                         "invalid URI: host:port must be exactly two fields (IPv6 hosts are not "
                         "supported, as in MO)");
@@ -96,9 +134,12 @@ int mo_cat_uri_parse(mo_cat_uri *out, const char *s, mo_err *err)
     if ((rc = copy_part(out->host, sizeof(out->host), hp, (size_t)(pc - hp), "host", err)) < 0)
         goto fail;
     const char *port = pc + 1;
+    const char *q = *hp_end ? hp_end : NULL;
+    if (q && (rc = parse_tls(out, q + 1, err)) < 0)
+        goto fail;
     unsigned long v = 0;
     size_t nd = 0;
-    for (; port[nd]; nd++) {
+    for (; port[nd] && port + nd != q; nd++) {
         if (port[nd] < '0' || port[nd] > '9') {
             rc = mo_err_set(err, MO_EINVAL,
                             "invalid URI: the port must be decimal digits only (no /db, no "
@@ -132,6 +173,9 @@ void mo_cat_uri_format(char *out, size_t cap, const mo_cat_uri *u, bool mask)
         snprintf(out, cap, "%s://%s", u->scheme, u->path);
         return;
     }
-    snprintf(out, cap, "mysql://%s%s%s%s@%s:%u", u->account, u->account[0] ? "#" : "", u->user,
-             mask ? ":***" : "", u->host, (unsigned)u->port);
+    snprintf(out, cap, "mysql://%s%s%s%s@%s:%u%s%s%s%s%s", u->account, u->account[0] ? "#" : "",
+             u->user, mask ? ":***" : "", u->host, (unsigned)u->port,
+             u->ssl_mode[0] || u->ssl_ca[0] ? "?" : "", u->ssl_mode[0] ? "ssl-mode=" : "",
+             u->ssl_mode, u->ssl_ca[0] ? (u->ssl_mode[0] ? "&ssl-ca=" : "ssl-ca=") : "",
+             u->ssl_ca);
 }

@@ -21,6 +21,7 @@ static void usage(FILE *f)
             "usage: moupstream --data DIR --listen HOST:PORT --user U --password-file F\n"
             "                  [--publish ACCT.PUB=DB[.TABLE]]... [--chunk-size SZ]\n"
             "                  [--max-connections N] [--fault SPEC] [--log]\n"
+            "                  [--ssl-cert FILE --ssl-key FILE [--require-secure-transport]]\n"
             "\n"
             "Serves DIR to MatrixOne CCPR downstreams (and mosync) over the MySQL protocol:\n"
             "an upstream replica with a catalog (DIR/.mosync/catalog, from `mosync gen`) with\n"
@@ -29,6 +30,11 @@ static void usage(FILE *f)
             "password in F (first line). Without --publish, account sys publishes everything\n"
             "as publication `mosync`. --publish DB may be '*' (account level). PORT 0 picks a\n"
             "free port and prints it on stdout. SZ takes k/m/g suffixes (default 100m).\n"
+            "\n"
+            "TLS: --ssl-cert (PEM chain) and --ssl-key (PEM) let clients start TLS (>= 1.2) as\n"
+            "with a MySQL server (mariadb --ssl, mosync ?ssl-mode=...);\n"
+            "--require-secure-transport refuses plain connections (ERR 3159). With --log\n"
+            "each TLS session and failed TLS handshake is logged.\n"
             "\n"
             "--fault SPEC (tests), comma-separated:\n"
             "  drop-after=BYTES[/K]    close the connection after BYTES of a get_object chunk,\n"
@@ -127,6 +133,9 @@ int main(int argc, char **argv)
         {"max-connections", required_argument, NULL, 'm'},
         {"fault", required_argument, NULL, 'f'},
         {"log", no_argument, NULL, 'L'},
+        {"ssl-cert", required_argument, NULL, 'C'},
+        {"ssl-key", required_argument, NULL, 'K'},
+        {"require-secure-transport", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -145,6 +154,9 @@ int main(int argc, char **argv)
         case 'u': user = optarg; break;
         case 'p': pwfile = optarg; break;
         case 'L': o.log = true; break;
+        case 'C': o.ssl_cert = optarg; break;
+        case 'K': o.ssl_key = optarg; break;
+        case 'S': o.require_secure_transport = true; break;
         case 'P':
             if (npubs == sizeof(pubs) / sizeof(pubs[0])) {
                 fprintf(stderr, "moupstream: too many --publish\n");
@@ -267,8 +279,9 @@ int main(int argc, char **argv)
     }
     if (port == 0)
         printf("%u\n", mo_srv_port(s));
-    fprintf(stderr, "moupstream: listening on %s:%u (%s backend)\n", host, mo_srv_port(s),
-            use_cat ? "catalog" : "directory");
+    fprintf(stderr, "moupstream: listening on %s:%u (%s backend%s)\n", host, mo_srv_port(s),
+            use_cat ? "catalog" : "directory",
+            o.require_secure_transport ? ", TLS required" : o.ssl_cert ? ", TLS" : "");
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
@@ -278,7 +291,8 @@ int main(int argc, char **argv)
     be.free(b);
     fprintf(stderr,
             "moupstream: stopped by signal %d; %" PRIu64 " connections, %" PRIu64
-            " statements, %" PRIu64 " chunk bytes\n",
-            sig, st.accepted, st.statements, st.chunk_bytes);
+            " statements, %" PRIu64 " chunk bytes, %" PRIu64 " TLS sessions, %" PRIu64
+            " failed TLS handshakes\n",
+            sig, st.accepted, st.statements, st.chunk_bytes, st.tls_sessions, st.tls_failed);
     return 0;
 }

@@ -133,13 +133,18 @@ static void count(mo_src *s, up_src *u, uint64_t n)
 
 static int set_identity(up_src *u, mo_err *err)
 {
-    char buf[2600];
+    char buf[3700], tls[1100];
     int k;
+    /* the spec's TLS parameters stay in the identity: a resume (which reopens the journal's
+     * source) keeps them */
+    snprintf(tls, sizeof(tls), "%s%s%s%s", u->uri.ssl_mode[0] ? "&ssl-mode=" : "",
+             u->uri.ssl_mode, u->uri.ssl_ca[0] ? "&ssl-ca=" : "", u->uri.ssl_ca);
     if (u->snaps[0])
-        k = snprintf(buf, sizeof(buf), "%s/%s/%s?snapshot=%s&chunk=%" PRIu64, u->base,
-                     u->uri.pubacct, u->uri.pubname, u->snaps, u->chunk);
+        k = snprintf(buf, sizeof(buf), "%s/%s/%s?snapshot=%s&chunk=%" PRIu64 "%s", u->base,
+                     u->uri.pubacct, u->uri.pubname, u->snaps, u->chunk, tls);
     else
-        k = snprintf(buf, sizeof(buf), "%s/%s/%s", u->base, u->uri.pubacct, u->uri.pubname);
+        k = snprintf(buf, sizeof(buf), "%s/%s/%s%s%s", u->base, u->uri.pubacct, u->uri.pubname,
+                     tls[0] ? "?" : "", tls[0] ? tls + 1 : "");
     if (k < 0 || (size_t)k >= sizeof(buf))
         return mo_err_set(err, MO_EINVAL, "source identity too long");
     char *id = mo_strdup(buf);
@@ -724,6 +729,11 @@ int mo_src_mysql_open(mo_src **out, const char *spec, mo_err *err)
         snprintf(u->ssl_mode, sizeof(u->ssl_mode), "%s", mode);
         u->opts.ssl_mode = u->ssl_mode;
     }
+    /* the spec's ?ssl-mode=&ssl-ca= when no --ssl-* flag overrides them */
+    if (!u->opts.ssl_ca && u->uri.ssl_ca[0])
+        u->opts.ssl_ca = u->uri.ssl_ca;
+    if (!u->opts.ssl_mode && u->uri.ssl_mode[0])
+        u->opts.ssl_mode = u->uri.ssl_mode;
     if ((rc = set_identity(u, err)) < 0)
         goto fail;
     /* connect now: wrong credentials or an unreachable upstream fail at open */

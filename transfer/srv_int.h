@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "mo/base.h"
 #include "mo/srv.h"
@@ -62,11 +63,24 @@ struct mo_srv {
     atomic_uint fault_refused, fault_retry, fault_drop, fault_corrupt;
     /* stats */
     atomic_uint_fast64_t st_accepted, st_full, st_refused, st_auth, st_stmts, st_chunk;
+    struct ssl_ctx_st *ssl_ctx; /* OpenSSL SSL_CTX when TLS is configured, else NULL */
+    atomic_uint_fast64_t st_tls, st_tls_failed;
 };
+
+/* The byte transport of a connection (srv_mysql.c): plain socket or TLS. send/recv move at
+ * least one byte (> 0), recv returns 0 at EOF, < 0 is an error with errno set (EAGAIN or
+ * EWOULDBLOCK when the socket timeout expired). */
+struct mo_srv_conn;
+typedef struct srv_io {
+    ssize_t (*send)(struct mo_srv_conn *c, const void *p, size_t n);
+    ssize_t (*recv)(struct mo_srv_conn *c, void *p, size_t n);
+} srv_io;
 
 typedef struct mo_srv_conn {
     mo_srv *srv;
     int fd;
+    const srv_io *io;    /* plain until an SSLRequest switched it to TLS */
+    struct ssl_st *ssl;  /* OpenSSL SSL of a TLS connection, else NULL */
     uint32_t id;
     uint8_t seq;
     uint32_t client_caps;

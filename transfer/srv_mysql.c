@@ -4,13 +4,19 @@
  * 20-byte scramble, handshake-response parsing by the CLIENT's flags, one auth switch,
  * OK/ERR/EOF packets, text result sets with either terminator style (classic 5-byte EOF
  * unless the client negotiated CLIENT_DEPRECATE_EOF), the accept loop and one thread per
- * connection up to max_connections. Nothing read from a socket reaches an assert. */
+ * connection up to max_connections. Nothing read from a socket reaches an assert.
+ * TLS (OpenSSL): CLIENT_SSL is advertised when a certificate is configured; an SSLRequest
+ * switches the connection's srv_io from the socket to an SSL, and everything above
+ * send_all/recv_full is the same for both. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +50,7 @@
      CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS | CLIENT_PLUGIN_AUTH | CLIENT_CONNECT_ATTRS |   \
      CLIENT_PLUGIN_AUTH_LENENC | CLIENT_DEPRECATE_EOF)
 #define SERVER_STATUS_AUTOCOMMIT 0x0002
+#define ER_SECURE_TRANSPORT_REQUIRED 3159
 
 #define COM_QUIT 0x01
 #define COM_INIT_DB 0x02
@@ -208,11 +215,65 @@ static bool native_ok(const char *pw, const uint8_t scramble[20], const uint8_t 
 
 /* ---------------- socket I/O ---------------- */
 
+static ssize_t plain_send(mo_srv_conn *c, const void *p, size_t n)
+{
+    return send(c->fd, p, n, MSG_NOSIGNAL);
+}
+
+static ssize_t plain_recv(mo_srv_conn *c, void *p, size_t n)
+{
+    return recv(c->fd, p, n, 0);
+}
+
+static const srv_io plain_io = {plain_send, plain_recv};
+
+/* OpenSSL's outcome as the socket calls' (> 0, 0 = EOF, < 0 with errno) */
+static ssize_t tls_result(mo_srv_conn *c, int ok, size_t done, bool reading)
+{
+    if (ok)
+        return (ssize_t)done;
+    const int e = errno;
+    switch (SSL_get_error(c->ssl, 0)) {
+    case SSL_ERROR_ZERO_RETURN: /* close_notify */
+        return reading ? 0 : (errno = EPIPE, -1);
+    case SSL_ERROR_WANT_READ: /* a blocking socket only wants more after SO_*TIMEO expired */
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_SYSCALL:
+        ERR_clear_error();
+        errno = e ? e : EPIPE;
+        return reading && !e ? 0 : -1;
+    default: /* protocol error, bad record MAC, EOF without close_notify (OpenSSL 3) */
+        ERR_clear_error();
+        errno = EPROTO;
+        return -1;
+    }
+}
+
+static ssize_t tls_send(mo_srv_conn *c, const void *p, size_t n)
+{
+    size_t done = 0;
+    errno = 0;
+    const int ok = SSL_write_ex(c->ssl, p, n, &done);
+    return tls_result(c, ok, done, false);
+}
+
+static ssize_t tls_recv(mo_srv_conn *c, void *p, size_t n)
+{
+    size_t done = 0;
+    errno = 0;
+    const int ok = SSL_read_ex(c->ssl, p, n, &done);
+    return tls_result(c, ok, done, true);
+}
+
+static const srv_io tls_io = {tls_send, tls_recv};
+
 static int send_all(mo_srv_conn *c, const void *p, size_t n)
 {
     const uint8_t *b = p;
     while (n) {
-        ssize_t k = send(c->fd, b, n, MSG_NOSIGNAL);
+        ssize_t k = c->io->send(c, b, n);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -256,7 +317,7 @@ static int recv_full(mo_srv_conn *c, void *p, size_t n)
 {
     uint8_t *b = p;
     while (n) {
-        ssize_t k = recv(c->fd, b, n, 0);
+        ssize_t k = c->io->recv(c, b, n);
         if (k == 0)
             return MO_ECANCELED;
         if (k < 0) {
@@ -524,15 +585,16 @@ static int send_handshake(mo_srv_conn *c, const uint8_t scramble[20])
 {
     mo_buf *b = &c->pkt;
     const char *ver = c->srv->opts.server_version;
+    const uint32_t caps = SERVER_CAPS | (c->srv->ssl_ctx ? CLIENT_SSL : 0);
     int rc;
     b->len = 0;
     if ((rc = mo_buf_put_u8(b, 10)) < 0 || (rc = mo_buf_put(b, ver, strlen(ver) + 1)) < 0 ||
         (rc = mo_buf_put_le32(b, c->id)) < 0 || (rc = mo_buf_put(b, scramble, 8)) < 0 ||
         (rc = mo_buf_put_u8(b, 0)) < 0 ||
-        (rc = mo_buf_put_le16(b, (uint16_t)(SERVER_CAPS & 0xffff))) < 0 ||
+        (rc = mo_buf_put_le16(b, (uint16_t)(caps & 0xffff))) < 0 ||
         (rc = mo_buf_put_u8(b, SRV_CS_UTF8MB4)) < 0 ||
         (rc = mo_buf_put_le16(b, SERVER_STATUS_AUTOCOMMIT)) < 0 ||
-        (rc = mo_buf_put_le16(b, (uint16_t)(SERVER_CAPS >> 16))) < 0 ||
+        (rc = mo_buf_put_le16(b, (uint16_t)(caps >> 16))) < 0 ||
         (rc = mo_buf_put_u8(b, 21)) < 0 || (rc = mo_buf_put_zero(b, 10)) < 0 ||
         (rc = mo_buf_put(b, scramble + 8, 12)) < 0 || (rc = mo_buf_put_u8(b, 0)) < 0 ||
         (rc = mo_buf_put(b, NATIVE, sizeof(NATIVE))) < 0)
@@ -635,6 +697,43 @@ static int deny(mo_srv_conn *c, const char *login, bool with_pw)
     return MO_EUPSTREAM;
 }
 
+/* The TLS handshake after an SSLRequest (sequence id 1); the next packet is id 2. */
+static int tls_accept(mo_srv_conn *c)
+{
+    mo_srv *s = c->srv;
+    if (!s->ssl_ctx) {
+        mo_srv__err(c, 1105, "08S01", "SSL is not supported by this server");
+        mo_srv__flush(c);
+        return MO_EINVAL;
+    }
+    if (!(c->ssl = SSL_new(s->ssl_ctx)) || !SSL_set_fd(c->ssl, c->fd)) {
+        ERR_clear_error();
+        return MO_ENOMEM;
+    }
+    ERR_clear_error();
+    const int r = SSL_accept(c->ssl);
+    if (r != 1) {
+        char why[160] = "connection closed";
+        const unsigned long e = ERR_get_error();
+        if (e)
+            ERR_error_string_n(e, why, sizeof(why));
+        else if (SSL_get_error(c->ssl, r) == SSL_ERROR_SYSCALL && errno)
+            snprintf(why, sizeof(why), "%s", strerror(errno));
+        ERR_clear_error();
+        atomic_fetch_add(&s->st_tls_failed, 1);
+        if (s->opts.log)
+            fprintf(stderr, "moupstream: conn %u: TLS handshake failed: %s\n", c->id, why);
+        c->broken = true; /* no close_notify on a session that never was */
+        return MO_EIO;
+    }
+    c->io = &tls_io;
+    atomic_fetch_add(&s->st_tls, 1);
+    if (s->opts.log)
+        fprintf(stderr, "moupstream: conn %u: TLS session %s %s\n", c->id,
+                SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+    return MO_OK;
+}
+
 static int handshake(mo_srv_conn *c)
 {
     uint8_t scramble[20];
@@ -655,8 +754,16 @@ static int handshake(mo_srv_conn *c)
         mo_srv__flush(c);
         return MO_EVERSION;
     }
-    if (caps & CLIENT_SSL && c->in.len == 32) {
-        mo_srv__err(c, 1105, "08S01", "SSL is not supported by this server");
+    if (caps & CLIENT_SSL && c->in.len == 32) { /* SSLRequest: the rest comes inside TLS */
+        if ((rc = tls_accept(c)) < 0 || (rc = read_packet(c)) < 0)
+            return rc;
+        mo_cur_init(&cur, c->in.ptr, c->in.len);
+        if (!mo_cur_le32(&cur, &caps) || !(caps & CLIENT_PROTOCOL_41))
+            goto bad;
+    } else if (c->srv->opts.require_secure_transport) {
+        mo_srv__err(c, ER_SECURE_TRANSPORT_REQUIRED, "08004",
+                    "Connections using insecure transport are prohibited while "
+                    "--require_secure_transport=ON.");
         mo_srv__flush(c);
         return MO_EINVAL;
     }
@@ -811,18 +918,31 @@ static void serve(mo_srv_conn *c)
 
 static void *conn_main(void *arg)
 {
+    /* OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a peer gone mid-write must give
+     * EPIPE in this thread, not kill a process that did not ignore SIGPIPE */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     srv_slot *sl = arg;
     mo_srv *s = sl->srv;
     mo_srv_conn c;
     memset(&c, 0, sizeof(c));
     c.srv = s;
     c.fd = sl->fd;
+    c.io = &plain_io;
     c.id = sl->id;
     mo_buf_init(&c.in);
     mo_buf_init(&c.pkt);
     c.wbuf = mo_malloc(WBUF_CAP);
     if (c.wbuf)
         serve(&c);
+    if (c.ssl) {
+        if (!c.broken) /* a fault drop or a dead peer closes without close_notify */
+            SSL_shutdown(c.ssl);
+        SSL_free(c.ssl);
+        ERR_clear_error();
+    }
     mo_free(c.wbuf);
     mo_free(c.chunk);
     mo_buf_dispose(&c.in);
@@ -860,6 +980,7 @@ static void refuse_full(mo_srv *s, int fd)
     memset(&c, 0, sizeof(c));
     c.srv = s;
     c.fd = fd;
+    c.io = &plain_io;
     c.wbuf = wbuf;
     mo_buf_init(&c.pkt);
     set_timeout(fd, SO_SNDTIMEO, 1000);
@@ -922,6 +1043,51 @@ static void *accept_main(void *arg)
 
 /* ---------------- server ---------------- */
 
+/* The server's SSL_CTX from opts.ssl_cert / ssl_key (TLS >= 1.2), or none. */
+static int tls_ctx_new(mo_srv *s, mo_err *err)
+{
+    const mo_srv_opts *o = &s->opts;
+    if (!o->ssl_cert && !o->ssl_key) {
+        if (o->require_secure_transport)
+            return mo_err_set(err, MO_EINVAL, "server: require_secure_transport needs a "
+                                              "TLS certificate and key");
+        return MO_OK;
+    }
+    if (!o->ssl_cert || !o->ssl_key)
+        return mo_err_set(err, MO_EINVAL, "server: TLS needs both a certificate and a key");
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    const char *step = "SSL_CTX_new";
+    if (!ctx)
+        goto fail;
+    step = "minimum protocol TLS 1.2";
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION))
+        goto fail;
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF); /* MySQL framing delimits data */
+#endif
+    step = o->ssl_cert;
+    if (SSL_CTX_use_certificate_chain_file(ctx, o->ssl_cert) != 1)
+        goto fail;
+    step = o->ssl_key;
+    if (SSL_CTX_use_PrivateKey_file(ctx, o->ssl_key, SSL_FILETYPE_PEM) != 1)
+        goto fail;
+    step = "the key does not match the certificate";
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        goto fail;
+    s->ssl_ctx = ctx;
+    return MO_OK;
+fail:;
+    char why[160] = "";
+    const unsigned long e = ERR_get_error();
+    if (e)
+        ERR_error_string_n(e, why, sizeof(why));
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return mo_err_set(err, MO_EINVAL, "server: TLS: %s: %s", step, why[0] ? why : "failed");
+}
+
 int mo_srv_new(mo_srv **out, const mo_srv_opts *opts, const mo_srv_backend_ops *ops, void *ctx,
                mo_err *err)
 {
@@ -983,6 +1149,11 @@ int mo_srv_new(mo_srv **out, const mo_srv_opts *opts, const mo_srv_backend_ops *
                           opts ? opts->port : 0, strerror(e));
     }
     fcntl(s->lfd, F_SETFD, FD_CLOEXEC);
+    int rc = tls_ctx_new(s, err);
+    if (rc < 0) {
+        mo_srv_free(s);
+        return rc;
+    }
     socklen_t al = sizeof(a);
     getsockname(s->lfd, (struct sockaddr *)&a, &al);
     s->port = ntohs(a.sin_port);
@@ -1034,6 +1205,8 @@ void mo_srv_get_stats(const mo_srv *s, mo_srv_stats *out)
     out->auth_failed = atomic_load(&m->st_auth);
     out->statements = atomic_load(&m->st_stmts);
     out->chunk_bytes = atomic_load(&m->st_chunk);
+    out->tls_sessions = atomic_load(&m->st_tls);
+    out->tls_failed = atomic_load(&m->st_tls_failed);
     pthread_mutex_lock(&m->mu);
     for (unsigned i = 0; i < s->opts.max_connections; i++)
         out->active += s->slots[i].state == 1;
@@ -1052,6 +1225,7 @@ void mo_srv_free(mo_srv *s)
     if (s->wake[1] >= 0)
         close(s->wake[1]);
     mo_free(s->slots);
+    SSL_CTX_free(s->ssl_ctx);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     mo_free(s);

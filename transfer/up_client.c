@@ -68,6 +68,16 @@ static bool parse_dec(const char *p, size_t n, uint64_t max, uint64_t *out)
     return true;
 }
 
+static bool ssl_mode_ok(const char *m)
+{
+    static const char *const modes[] = {"disabled", "preferred", "required", "verify_ca",
+                                        "verify_identity"};
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (!strcasecmp(m, modes[i]))
+            return true;
+    return false;
+}
+
 /* a URI component that is an identifier: also no URI delimiters */
 static bool uri_ident_ok(const char *s)
 {
@@ -163,6 +173,22 @@ int mo_up_uri_parse(mo_up_uri *u, const char *uri, mo_err *err)
             } else if (klen == 5 && !strncmp(p, "chunk", 5)) {
                 if (!parse_dec(eq + 1, vl, (uint64_t)1 << 40, &u->chunk) || !u->chunk)
                     return mo_err_set(err, MO_EINVAL, "upstream URI: bad chunk=");
+            } else if (klen == 8 && !strncmp(p, "ssl-mode", 8)) {
+                if (copy_field(u->ssl_mode, sizeof(u->ssl_mode), eq + 1, vl, "ssl-mode", NULL) <
+                        0 ||
+                    !ssl_mode_ok(u->ssl_mode))
+                    return mo_err_set(err, MO_EINVAL, "upstream URI: ssl-mode wants disabled, "
+                                                      "preferred, required, verify_ca or "
+                                                      "verify_identity");
+            } else if (klen == 6 && !strncmp(p, "ssl-ca", 6)) {
+                if ((rc = copy_field(u->ssl_ca, sizeof(u->ssl_ca), eq + 1, vl, "ssl-ca", err)) <
+                    0)
+                    return rc;
+                for (size_t i = 0; i < vl; i++)
+                    if ((unsigned char)u->ssl_ca[i] < 0x20 || u->ssl_ca[i] == 0x7f)
+                        return mo_err_set(err, MO_EINVAL, "upstream URI: bad ssl-ca");
+                if (!vl)
+                    return mo_err_set(err, MO_EINVAL, "upstream URI: empty ssl-ca");
             } else {
                 return mo_err_set(err, MO_EINVAL, "upstream URI: unknown parameter '%.*s'",
                                   (int)(klen < 40 ? klen : 40), p);
@@ -691,7 +717,9 @@ bool mo_up_retryable(unsigned code, const char *msg)
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
         if (strstr(low, subs[i]))
             return true;
-    return false;
+    /* a TLS session cut mid-reply (Connector/C: CR_SSL_CONNECTION_ERROR "TLS/SSL error:
+     * unexpected eof while reading") is a lost connection; certificate errors stay fatal */
+    return code == 2026 && strstr(low, "unexpected eof") != NULL;
 }
 
 static uint64_t xorshift(uint64_t *s)
@@ -796,12 +824,19 @@ static int up_open(mo_up *up, mo_err *err)
     mysql_options(my, MYSQL_OPT_RECONNECT, &no);
     mysql_options(my, MYSQL_OPT_LOCAL_INFILE, &no);
     const char *mode = up->ssl_mode;
+    /* Connector/C 3.3 asks for TLS only when some TLS option is set (and then falls back to
+     * plain text silently, even with SSL_ENFORCE): every mode but disabled turns it on, and
+     * the required ones are checked below */
+    if (strcasecmp(mode, "disabled"))
+        mysql_ssl_set(my, NULL, NULL, NULL, NULL, NULL);
     if (up->ssl_ca[0])
         mysql_options(my, MYSQL_OPT_SSL_CA, up->ssl_ca);
     if (!strcasecmp(mode, "required") || !strcasecmp(mode, "verify_ca") ||
         !strcasecmp(mode, "verify_identity"))
         mysql_options(my, MYSQL_OPT_SSL_ENFORCE, &yes);
-    if (!strcasecmp(mode, "verify_ca") || !strcasecmp(mode, "verify_identity"))
+    /* Connector/C verifies the chain whenever it has a CA; the server-cert option adds the
+     * host name check (verify_identity) */
+    if (!strcasecmp(mode, "verify_identity"))
         mysql_options(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
     char user[2 * MO_UP_IDENT_MAX + 2];
     if (up->uri.account[0])
@@ -937,15 +972,22 @@ int mo_up_connect(mo_up **out, const char *uri, const char *password, const mo_u
         goto fail;
     if (opts)
         up->o = *opts;
-    const char *mode = up->o.ssl_mode ? up->o.ssl_mode : "preferred";
-    if (strcasecmp(mode, "disabled") && strcasecmp(mode, "preferred") &&
-        strcasecmp(mode, "required") && strcasecmp(mode, "verify_ca") &&
-        strcasecmp(mode, "verify_identity")) {
+    const char *mode = up->o.ssl_mode     ? up->o.ssl_mode
+                       : up->uri.ssl_mode[0] ? up->uri.ssl_mode
+                                             : "preferred";
+    if (!up->o.ssl_ca && up->uri.ssl_ca[0])
+        up->o.ssl_ca = up->uri.ssl_ca;
+    if (!ssl_mode_ok(mode)) {
         rc = mo_err_set(err, MO_EINVAL, "ssl mode '%.30s': want disabled, preferred, required, "
                         "verify_ca or verify_identity", mode);
         goto fail;
     }
     snprintf(up->ssl_mode, sizeof(up->ssl_mode), "%s", mode);
+    if ((!strcasecmp(mode, "verify_ca") || !strcasecmp(mode, "verify_identity")) &&
+        (!up->o.ssl_ca || !up->o.ssl_ca[0])) {
+        rc = mo_err_set(err, MO_EINVAL, "ssl mode %s needs a CA certificate (ssl-ca)", mode);
+        goto fail;
+    }
     if (up->o.ssl_ca && strcasecmp(mode, "disabled")) {
         if (strlen(up->o.ssl_ca) >= sizeof(up->ssl_ca)) {
             rc = mo_err_set(err, MO_EINVAL, "ssl ca path too long");

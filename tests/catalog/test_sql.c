@@ -673,6 +673,31 @@ static void test_sql__uri(void)
     CU_ASSERT_EQUAL(u.port, 0);
     MO_ASSERT_OK(mo_cat_uri_parse(&u, "mysql://u:@h:65535", &mo_test_err)); /* empty password */
     CU_ASSERT_EQUAL(u.port, 65535);
+    /* mosync's TLS parameters: validated, kept (normalised) in the stored form */
+    MO_ASSERT_OK(mo_cat_uri_parse(&u, "mysql://a#u:p@h:6001?ssl-mode=VERIFY_CA&ssl-ca=/etc/c:a.pem",
+                                  &mo_test_err));
+    CU_ASSERT_EQUAL(u.port, 6001);
+    CU_ASSERT_STRING_EQUAL(u.ssl_mode, "verify_ca");
+    CU_ASSERT_STRING_EQUAL(u.ssl_ca, "/etc/c:a.pem");
+    mo_cat_uri_format(s, sizeof(s), &u, false);
+    CU_ASSERT_STRING_EQUAL(s, "mysql://a#u@h:6001?ssl-mode=verify_ca&ssl-ca=/etc/c:a.pem");
+    MO_ASSERT_OK(mo_cat_uri_parse(&u, "mysql://u:p@h:1?ssl-ca=/ca.pem", &mo_test_err));
+    mo_cat_uri_format(s, sizeof(s), &u, true);
+    CU_ASSERT_STRING_EQUAL(s, "mysql://u:***@h:1?ssl-ca=/ca.pem");
+    MO_ASSERT_OK(mo_cat_uri_parse(&u, "mysql://u:p@h:1?ssl-mode=disabled", &mo_test_err));
+    mo_cat_uri_format(s, sizeof(s), &u, false);
+    CU_ASSERT_STRING_EQUAL(s, "mysql://u@h:1?ssl-mode=disabled");
+    static const char *bad_tls[] = {
+        "mysql://u:p@h:1?ssl-mode=sometimes", "mysql://u:p@h:1?ssl-mode=", "mysql://u:p@h:1?ssl-ca=",
+        "mysql://u:p@h:1?ssl-ca=rel/ca.pem",  "mysql://u:p@h:1?ssl-ca=/a#b", "mysql://u:p@h:1?ssl-mode",
+        "mysql://u:p@h:1?ssl-mode=required&x=1", "mysql://u:p@h:?ssl-mode=required",
+    };
+    for (size_t i = 0; i < sizeof(bad_tls) / sizeof(bad_tls[0]); i++)
+        CU_ASSERT_EQUAL(mo_cat_uri_parse(&u, bad_tls[i], NULL), MO_EINVAL);
+    char longca[MO_CAT_URI_SSL_CA_MAX + 40];
+    snprintf(longca, sizeof(longca), "mysql://u:p@h:1?ssl-ca=/%0*d", MO_CAT_URI_SSL_CA_MAX, 0);
+    CU_ASSERT_EQUAL(mo_cat_uri_parse(&u, longca, NULL), MO_EINVAL);
+
     MO_ASSERT_OK(mo_cat_uri_parse(&u, "dir:///data/x", &mo_test_err));
     CU_ASSERT_STRING_EQUAL(u.scheme, "dir");
     CU_ASSERT_STRING_EQUAL(u.path, "/data/x");

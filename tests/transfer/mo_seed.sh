@@ -89,7 +89,7 @@ MO_UPSTREAM_PASSWORD=s3cret "$MOSYNC" seed --from "$URL" --to "$T/dc" > "$T/out"
 same_all "$T/dc"
 : "$SNAPURL"
 
-# TLS options reach the connector: moupstream speaks no TLS, so a required TLS fails
+# TLS options reach the connector: this moupstream has no certificate, so a required TLS fails
 # cleanly (no data), and a bad mode is a usage error
 rm -rf "$T/dt"
 MO_UPSTREAM_PASSWORD=s3cret MO_UPSTREAM_ATTEMPTS=1 "$MOSYNC" seed --from "$URL" --to "$T/dt" --ssl-mode required > "$T/out" 2>&1

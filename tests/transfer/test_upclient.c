@@ -45,7 +45,17 @@ static void test_upclient__uri(void)
     /* a password may hold '@': the last '@' ends the user part */
     MO_ASSERT_OK(mo_up_uri_parse(&u, "mysql://#u:a@b@h:1", &e));
     CU_ASSERT_STRING_EQUAL(u.password, "a@b");
+    /* TLS parameters */
+    MO_ASSERT_OK(mo_up_uri_parse(&u, "mysql://u@h:1/a/b?snapshot=s&ssl-mode=VERIFY_CA&ssl-ca=/x/c:a.pem&chunk=9", &e));
+    CU_ASSERT_STRING_EQUAL(u.ssl_mode, "VERIFY_CA");
+    CU_ASSERT_STRING_EQUAL(u.ssl_ca, "/x/c:a.pem");
+    CU_ASSERT_EQUAL(u.chunk, 9);
+    MO_ASSERT_OK(mo_up_uri_parse(&u, "mysql://u@h:1?ssl-mode=disabled", &e));
+    CU_ASSERT_STRING_EQUAL(u.ssl_mode, "disabled");
+    CU_ASSERT_STRING_EQUAL(u.ssl_ca, "");
     static const char *const bad[] = {
+        "mysql://u@h:1?ssl-mode=sometimes", "mysql://u@h:1?ssl-mode=", "mysql://u@h:1?ssl-ca=",
+        "mysql://u@h:1?ssl-ca=/a\tb",
         "http://u@h:1",          "mysql://h:1",           "mysql://u@h",
         "mysql://u@h:0",         "mysql://u@h:65536",     "mysql://u@::1:3306",
         "mysql://u@h:1/a",       "mysql://u@h:1/a/b/c",   "mysql://u@h:1/a/b?x=1",
@@ -447,6 +457,11 @@ static void test_upclient__error_classes(void)
     for (size_t i = 0; i < sizeof(fatal_msgs) / sizeof(fatal_msgs[0]); i++)
         CU_ASSERT_FALSE(mo_up_retryable(i == 0 ? 1045 : 20101, fatal_msgs[i]));
     CU_ASSERT_FALSE(mo_up_retryable(1105, NULL));
+    /* TLS: a session cut mid-reply is a lost connection; certificate errors are fatal */
+    CU_ASSERT_TRUE(mo_up_retryable(2026, "TLS/SSL error: unexpected eof while reading"));
+    CU_ASSERT_FALSE(mo_up_retryable(2026, "TLS/SSL error: unable to get local issuer certificate"));
+    CU_ASSERT_FALSE(mo_up_retryable(2026, "TLS/SSL error: certificate verify failed"));
+    CU_ASSERT_FALSE(mo_up_retryable(2026, "SSL is required, but the server does not support it"));
 }
 
 static void test_upclient__backoff(void)

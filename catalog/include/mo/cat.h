@@ -241,6 +241,8 @@ uint8_t mo_cat_normalize_flags(uint8_t flags, bool is_tombstone, bool real_pk);
 
 /* ---------------- connection strings (§1.4) ---------------- */
 
+#define MO_CAT_URI_SSL_CA_MAX 200 /* keeps the formatted URI inside upstream_conn */
+
 typedef struct mo_cat_uri {
     char scheme[16]; /* "mysql" | "dir" | "bundle" */
     char account[MO_CAT_NAME_MAX];
@@ -249,9 +251,15 @@ typedef struct mo_cat_uri {
     char host[MO_CAT_NAME_MAX];
     uint16_t port;
     char path[1024]; /* dir / bundle */
+    char ssl_mode[32]; /* mysql: ?ssl-mode=..., "" = none (lower case) */
+    char ssl_ca[MO_CAT_URI_SSL_CA_MAX + 1]; /* mysql: &ssl-ca=/abs/path, "" = none */
 } mo_cat_uri;
 
-/** Parses like MO's CREATE-time parser (exactly one '@', host:port, no IPv6, ...). */
+/**
+ * Parses like MO's CREATE-time parser (exactly one '@', host:port, no IPv6, ...). mosync's
+ * extension: mysql:// URIs may end in `?ssl-mode=MODE[&ssl-ca=/abs/ca.pem]` (either or both,
+ * any order), MODE one of disabled, preferred, required, verify_ca, verify_identity.
+ */
 int mo_cat_uri_parse(mo_cat_uri *out, const char *s, mo_err *err);
 /** The URI without its password ("mysql://acct#user:***@host:port" when @p mask). */
 void mo_cat_uri_format(char *out, size_t cap, const mo_cat_uri *u, bool mask);

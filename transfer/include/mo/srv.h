@@ -13,7 +13,13 @@
  *
  * Memory per connection: a 64 KiB output buffer, the current statement (<= 4 MiB) and, while
  * a get_object chunk is being served, one buffer of that chunk (<= chunk_size). The server
- * allows at most max_chunk_reads such buffers at once (MO: 30).
+ * allows at most max_chunk_reads such buffers at once (MO: 30). A TLS connection adds
+ * OpenSSL's record buffers (about 40 KiB while busy, released when idle).
+ *
+ * TLS (optional, ssl_cert + ssl_key): the handshake advertises CLIENT_SSL; a client that
+ * sends an SSLRequest gets a TLS >= 1.2 session (OpenSSL) and the protocol continues inside
+ * it with the next sequence id, as in MySQL. Without require_secure_transport plain clients
+ * are still served.
  */
 #ifndef MO_SRV_H
 #define MO_SRV_H
@@ -190,7 +196,10 @@ typedef struct mo_srv_opts {
     unsigned write_timeout_ms; /**< per write, default 60000 */
     const char *server_version;
     mo_srv_fault fault;
-    bool log; /**< one stderr line per connection error */
+    bool log; /**< one stderr line per connection error (and per TLS session) */
+    const char *ssl_cert; /**< PEM certificate chain; with ssl_key enables TLS, NULL = none */
+    const char *ssl_key;  /**< PEM private key of ssl_cert */
+    bool require_secure_transport; /**< refuse clients that do not start TLS (ERR 3159) */
 } mo_srv_opts;
 
 void mo_srv_opts_init(mo_srv_opts *o);
@@ -202,11 +211,15 @@ typedef struct mo_srv_stats {
     uint64_t accepted, refused_full, refused_fault, auth_failed, statements;
     uint64_t chunk_bytes; /**< get_object data bytes sent */
     unsigned active;
+    uint64_t tls_sessions; /**< TLS handshakes completed */
+    uint64_t tls_failed;   /**< TLS handshakes that failed (e.g. the client rejected the cert) */
 } mo_srv_stats;
 
 /**
  * Binds and listens (nothing is accepted before mo_srv_start). The backend is borrowed and
- * must outlive the server. @return MO_OK, MO_EINVAL, MO_EIO (bind/listen), MO_ENOMEM.
+ * must outlive the server; so are the option strings. With ssl_cert/ssl_key the certificate
+ * and key are loaded and checked here. @return MO_OK, MO_EINVAL (options, TLS certificate or
+ * key: err->msg has OpenSSL's reason), MO_EIO (bind/listen), MO_ENOMEM.
  */
 int mo_srv_new(mo_srv **out, const mo_srv_opts *opts, const mo_srv_backend_ops *ops, void *ctx,
                mo_err *err);

@@ -26,9 +26,11 @@
 #define MO_UP_IDENT_MAX 255
 
 /**
- * `mysql://[acct#]user[:password]@host:port[/pubacct/pubname][?snapshot=s1[,s2..]&chunk=N]`.
- * The last `@` separates the user part; the first `:` in it starts the password and the first
- * `#` ends the account. host:port is exactly two fields (no IPv6), port 1..65535.
+ * `mysql://[acct#]user[:password]@host:port[/pubacct/pubname][?snapshot=s1[,s2..]&chunk=N]`
+ * with optional TLS parameters `ssl-mode=disabled|preferred|required|verify_ca|
+ * verify_identity` (any case) and `ssl-ca=/path/ca.pem` (no '@', '&' or control characters)
+ * in the query. The last `@` separates the user part; the first `:` in it starts the password
+ * and the first `#` ends the account. host:port is exactly two fields (no IPv6), port 1..65535.
  */
 typedef struct mo_up_uri {
     char account[MO_UP_IDENT_MAX + 1]; /* "" = none (the upstream's default, sys) */
@@ -41,6 +43,8 @@ typedef struct mo_up_uri {
     char pubname[MO_UP_IDENT_MAX + 1];
     char snapshot[1024]; /* comma-separated snapshot names, "" = none */
     uint64_t chunk;      /* chunk=N (the source records the upstream's chunk size), 0 = none */
+    char ssl_mode[32];   /* ssl-mode=..., "" = none */
+    char ssl_ca[1024];   /* ssl-ca=..., "" = none */
 } mo_up_uri;
 
 /** Parses @p uri. @return MO_OK or MO_EINVAL with the reason in @p err. */
@@ -204,8 +208,9 @@ typedef struct mo_up_opts {
     unsigned connect_timeout; /* seconds, 0 = 10 (§1.4) */
     unsigned read_timeout;    /* seconds, 0 = 10; applies to each socket read */
     unsigned write_timeout;   /* seconds, 0 = 10 */
-    const char *ssl_ca;       /* PEM file, NULL = none */
-    const char *ssl_mode;     /* disabled | preferred | required | verify_ca | verify_identity */
+    const char *ssl_ca;       /* PEM file, NULL = the URI's ssl-ca (else none) */
+    const char *ssl_mode;     /* disabled | preferred | required | verify_ca | verify_identity;
+                                 NULL = the URI's ssl-mode, else preferred */
     unsigned max_attempts;    /* per statement, retryable errors, 0 = 8 */
     unsigned backoff_base_ms; /* 0 = 200 */
     unsigned backoff_cap_ms;  /* 0 = 30000 */
@@ -218,8 +223,10 @@ typedef struct mo_up mo_up;
 int mo_up_global_init(mo_err *err);
 
 /**
- * Connects to @p uri (path and query ignored) as `acct#user` (`user` when there is no account)
- * over TCP, then COM_PING. @p password overrides the URI's; NULL = the URI's (or none).
+ * Connects to @p uri (path, snapshot and chunk ignored) as `acct#user` (`user` when there is no
+ * account) over TCP, then COM_PING. TLS: opts->ssl_mode / ssl_ca, else the URI's ssl-mode /
+ * ssl-ca; modes required and stronger fail with MO_EUPSTREAM when the session is not
+ * encrypted, verify_ca checks the chain against ssl_ca, verify_identity also the host name. @p password overrides the URI's; NULL = the URI's (or none).
  * Connection errors are retried like statements. @p opts may be NULL.
  * @return MO_OK; MO_EINVAL (URI, ssl_mode); MO_EAGAIN (unreachable after the retries);
  * MO_EUPSTREAM (refused, e.g. wrong credentials; err->upstream_code = the MySQL number).
