@@ -118,6 +118,42 @@ bool mo_obj_bfuse_contains(const mo_obj_bfuse *f, uint64_t key)
     return (uint8_t)(fuse_fp(hash) ^ fp[h[0]] ^ fp[h[1]] ^ fp[h[2]]) == 0;
 }
 
+/*
+ * The membership formula over many keys in one loop: the per-key work (hash, mix, three
+ * byte loads) has no dependency between keys, so with the calls gone the CPU overlaps the
+ * multiplications of consecutive keys. 8-byte keys (int64 PKs, the common case) get a
+ * constant-length hash the compiler unrolls.
+ */
+#define BFUSE_SCAN(KEYFN)                                                                      \
+    for (size_t i = 0; i < n; i++) {                                                           \
+        const uint64_t hash_ = murmur64(KEYFN + f->seed);                                      \
+        const uint32_t h0_ = (uint32_t)(((u128)hash_ * g.seg_count_len) >> 64);               \
+        const uint32_t h1_ = (h0_ + g.seg_len) ^ ((uint32_t)(hash_ >> 18) & g.seg_mask);       \
+        const uint32_t h2_ = (h0_ + 2 * g.seg_len) ^ ((uint32_t)hash_ & g.seg_mask);           \
+        if ((uint8_t)(fuse_fp(hash_) ^ fp[h0_] ^ fp[h1_] ^ fp[h2_]) != 0)                      \
+            return i;                                                                          \
+    }
+
+size_t mo_obj_bfuse_first_miss(const mo_obj_bfuse *f, const uint8_t *keys, size_t stride,
+                               size_t n)
+{
+    const fuse_geom g = {f->segment_length, f->segment_length_mask, f->segment_count,
+                         f->segment_count_length};
+    const uint8_t *fp = f->fingerprints;
+    switch (stride) {
+    case 8:
+        BFUSE_SCAN(bf_key(keys + 8 * i, 8));
+        break;
+    case 4:
+        BFUSE_SCAN(bf_key(keys + 4 * i, 4));
+        break;
+    default:
+        BFUSE_SCAN(bf_key(keys + stride * i, stride));
+        break;
+    }
+    return n;
+}
+
 int mo_obj_bfuse_parse(mo_obj_bfuse *out, const uint8_t *p, size_t n, mo_err *err)
 {
     if (n < BF_HDR_LEN)

@@ -490,6 +490,18 @@ static int bf_check_column(vctx *v, const mo_obj_vec *vec, uint32_t b, int seq, 
     const bool cnull = cst && mo_obj_vec_is_const_null(vec);
     const size_t size = vec->type.size > 0 ? (size_t)vec->type.size : 0;
     const uint8_t *nw = vec->null_words;
+    if (n && v->flt_rc >= 0 && v->flt.type == MO_OBJ_BF_PLAIN && !vl && !cst && size) {
+        /* fixed-width view: every row's key is its slot, NULL or not (as below); one batched
+         * loop over the value array */
+        const size_t miss = mo_obj_bfuse_first_miss(&v->flt.full, vec->data, size, n);
+        v->res->bf_keys_checked += miss < n ? miss + 1 : n;
+        if (miss == n)
+            return MO_OK;
+        return quiet ? MO_ECORRUPT
+                     : report(v, MO_ECORRUPT, 0, false, 0, b, seq, "bloom filter",
+                              "row %u's key is not in block %u's filter (false negative)",
+                              (uint32_t)miss, b);
+    }
     for (uint32_t r = 0; r < n; r++) {
         const uint8_t *p = NULL;
         uint32_t len = 0;

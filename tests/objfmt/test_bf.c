@@ -508,7 +508,56 @@ static void test_bf__parsed_filter(void)
     mo_free(c.data);
 }
 
+/*
+ * The batched probe: for keys of 4, 8 and other widths, first_miss is the first index whose
+ * mo_obj_bfuse_contains answer is false. Keys of the filter pass; a key that is not in it
+ * (most random keys are not) is found exactly where it sits, at the start, middle and end.
+ */
+static void test_bf__first_miss(void)
+{
+    static const size_t widths[] = {4, 8, 12, 24, 40};
+    uint64_t s = 99;
+    for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
+        const size_t w = widths[wi], n = 3000;
+        uint8_t *vals = mo_malloc(w * n);
+        uint64_t *keys = mo_malloc(sizeof(uint64_t) * n);
+        CU_ASSERT_FATAL(vals && keys);
+        for (size_t i = 0; i < w * n; i++)
+            vals[i] = (uint8_t)mo_test_rand(&s);
+        for (size_t i = 0; i < n; i++)
+            keys[i] = mo_obj_bf_key(vals + w * i, w);
+        mo_buf b = MO_BUF_INIT;
+        MO_ASSERT_OK(mo_obj_bfuse_build(&b, keys, n, &mo_test_err));
+        mo_obj_bfuse f;
+        MO_ASSERT_OK(mo_obj_bfuse_parse(&f, b.ptr, b.len, &mo_test_err));
+        CU_ASSERT_EQUAL(mo_obj_bfuse_first_miss(&f, vals, w, n), n);
+        CU_ASSERT_EQUAL(mo_obj_bfuse_first_miss(&f, vals, w, 0), 0);
+        /* values that are not keys, at several spots; the answer agrees with the scalar test */
+        uint8_t *probe = mo_malloc(w * n);
+        CU_ASSERT_FATAL(probe != NULL);
+        static const size_t spots[] = {0, 1, 7, 1499, 2998, 2999};
+        for (size_t k = 0; k < sizeof(spots) / sizeof(spots[0]); k++) {
+            memcpy(probe, vals, w * n);
+            size_t want = n;
+            for (int tries = 0; tries < 64 && want == n; tries++) {
+                for (size_t i = 0; i < w; i++)
+                    probe[w * spots[k] + i] = (uint8_t)mo_test_rand(&s);
+                for (size_t i = 0; i < n && want == n; i++)
+                    if (!mo_obj_bfuse_contains(&f, mo_obj_bf_key(probe + w * i, w)))
+                        want = i;
+            }
+            CU_ASSERT_EQUAL(want, spots[k]); /* a non-key found within 64 tries (fpp ~0.4%) */
+            CU_ASSERT_EQUAL(mo_obj_bfuse_first_miss(&f, probe, w, n), want);
+        }
+        mo_free(probe);
+        mo_buf_dispose(&b);
+        mo_free(keys);
+        mo_free(vals);
+    }
+}
+
 static CU_TestInfo bf_tests[] = {
+    {"first_miss", test_bf__first_miss},
     {"sizes", test_bf__sizes},
     {"tiny", test_bf__tiny},
     {"duplicates", test_bf__duplicates},

@@ -684,6 +684,61 @@ static void test_vec__varlena_faults(void)
     mo_buf_dispose(&b);
 }
 
+/*
+ * The branch-free all-slots pass of the varlena bounds check, on a full block: a bad slot in
+ * a live row is reported at its exact row wherever it is (first, last, after a bad NULL
+ * row), and bad slots only in NULL rows are accepted.
+ */
+static void test_vec__varlena_bounds_block(void)
+{
+    const mo_obj_type t = mo_obj_type_default(MO_T_VARCHAR);
+    mo_obj_colbuf c;
+    mo_obj_colbuf_init(&c, &t);
+    for (uint32_t r = 0; r < 8192; r++) {
+        if (r % 97 == 5) {
+            MO_ASSERT_OK(mo_obj_colbuf_append_null(&c));
+            continue;
+        }
+        char val[40];
+        const int n = snprintf(val, sizeof(val), "%s-%u", r % 2 ? "a-value-out-of-line" : "s", r);
+        MO_ASSERT_OK(mo_obj_colbuf_append_bytes(&c, val, (size_t)n));
+    }
+    mo_obj_vec cv;
+    mo_obj_colbuf_view(&cv, &c);
+    mo_buf w = MO_BUF_INIT;
+    MO_ASSERT_OK(mo_obj_vec_encode(&w, &cv, NULL));
+    mo_obj_vec v;
+    mo_obj_vec_fault f;
+    MO_ASSERT_OK(decode_exact(&v, &w, 2, &f));
+    uint8_t *const d = w.ptr + 25;
+    const uint32_t area = v.area_len; /* v is zeroed by a failed decode */
+    static const uint32_t bad_rows[] = {0, 1, 4096, 8191};
+    for (size_t i = 0; i < sizeof(bad_rows) / sizeof(bad_rows[0]); i++) {
+        uint8_t *slot = d + 24u * bad_rows[i];
+        uint8_t keep[24];
+        memcpy(keep, slot, 24);
+        slot[0] = 0xFF;
+        mo_store_le32(slot + 4, area); /* offset at the end, length 1: one byte beyond */
+        mo_store_le32(slot + 8, 1);
+        MO_ASSERT_RC(MO_ECORRUPT, decode_exact(&v, &w, 2, &f));
+        CU_ASSERT_STRING_EQUAL(f.field, "varlena");
+        CU_ASSERT_EQUAL(f.row, bad_rows[i]);
+        memcpy(slot, keep, 24);
+    }
+    /* NULL rows 5 and 102 hold junk: accepted; then live row 200 is bad: reported */
+    uint8_t *n1 = d + 24u * 5, *n2 = d + 24u * 102, *l = d + 24u * 200;
+    n1[0] = n2[0] = 0xFF;
+    mo_store_le32(n1 + 4, 0xFFFFFFF0u);
+    mo_store_le32(n2 + 8, 0xFFFFFFF0u);
+    MO_ASSERT_OK(decode_exact(&v, &w, 2, &f));
+    l[0] = 0xFF;
+    mo_store_le32(l + 8, area + 1);
+    MO_ASSERT_RC(MO_ECORRUPT, decode_exact(&v, &w, 2, &f));
+    CU_ASSERT_EQUAL(f.row, 200);
+    mo_buf_dispose(&w);
+    mo_obj_colbuf_dispose(&c);
+}
+
 /* Random byte flips of valid wires: never a crash, only OK / ECORRUPT / ETRUNCATED, and an
  * accepted wire is safe to walk with every accessor. */
 static void test_vec__mutations(void)
@@ -865,6 +920,7 @@ static CU_TestInfo vec_tests[] = {
     {"header_faults", test_vec__header_faults},
     {"bitmap_faults", test_vec__bitmap_faults},
     {"varlena_faults", test_vec__varlena_faults},
+    {"varlena_bounds_block", test_vec__varlena_bounds_block},
     {"mutations", test_vec__mutations},
     {"colbuf", test_vec__colbuf},
     {"encode_canonical", test_vec__encode_canonical},

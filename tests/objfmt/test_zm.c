@@ -996,7 +996,90 @@ static void test_zm__from_vec_random(void)
     CU_ASSERT_TRUE(checked >= 24000);
 }
 
+/*
+ * The vectorised integer loops: NULL rows are folded in as neutral values through a byte
+ * mask built 1024 rows at a time. NULL rows here hold the type's extremes (and live rows
+ * never do), so a mask that lets one NULL row through, a batch boundary off by one, or a
+ * spread of bitmap bits to bytes in the wrong order gives a wrong min, max or sum. A live
+ * extreme in the last row of a batch (and in the last row) must be found.
+ */
+static void test_zm__from_vec_int_masked(void)
+{
+    static const struct {
+        uint8_t oid;
+        int size;
+    } types[] = {{MO_T_INT8, 1},   {MO_T_INT16, 2},  {MO_T_INT32, 4},     {MO_T_INT64, 8},
+                 {MO_T_UINT8, 1},  {MO_T_UINT16, 2}, {MO_T_UINT32, 4},    {MO_T_UINT64, 8},
+                 {MO_T_DATE, 4},   {MO_T_ENUM, 2},   {MO_T_DECIMAL64, 8}, {MO_T_TIMESTAMP, 8}};
+    static const uint32_t lens[] = {1, 63, 64, 65, 1023, 1024, 1025, 2047, 3000, 8192};
+    static uint8_t nulls[8192 / 8 + 8];
+    uint64_t s = 7;
+    unsigned mismatched = 0, checked = 0;
+    for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
+        for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+            for (int pat = 0; pat < 5; pat++) {
+                const uint8_t oid = types[ti].oid;
+                const int size = types[ti].size;
+                const uint32_t rows = lens[li];
+                mo_obj_type ty = {.oid = oid, .size = size};
+                mo_obj_colbuf c;
+                mo_obj_colbuf_init(&c, &ty);
+                memset(nulls, 0, sizeof(nulls));
+                int64_t cnt = 0;
+                for (uint32_t r = 0; r < rows; r++) {
+                    const uint64_t x = mo_test_rand(&s);
+                    /* 0: one NULL per word; 1: sparse; 2: dense; 3: whole words NULL;
+                     * 4: every row but the batch/vector ends NULL */
+                    const bool nul = pat == 0   ? r % 64 == x % 64 || r % 64 == 17
+                                     : pat == 1 ? x % 20 == 0
+                                     : pat == 2 ? x % 4 != 0
+                                     : pat == 3 ? (r / 64) % 3 == 1
+                                                : !(r % 1024 == 1023 || r + 1 == rows);
+                    uint8_t val[8];
+                    if (nul) {
+                        nulls[r / 8] |= (uint8_t)(1u << (r % 8));
+                        cnt++;
+                        memset(val, x & 1 ? 0xff : 0x00, sizeof(val)); /* -1 / max, 0 */
+                        if (x & 2) { /* the signed extremes: 0x80.. and 0x7f.. */
+                            memset(val, x & 1 ? 0x00 : 0xff, sizeof(val));
+                            val[size - 1] = x & 1 ? 0x80 : 0x7f;
+                        }
+                    } else {
+                        /* live values stay well inside every type's range */
+                        uint64_t y = 5 + x % 90;
+                        if (r % 1024 == 1023 || r + 1 == rows)
+                            y = 100; /* the maximum sits at a batch end */
+                        for (int i = 0; i < size; i++)
+                            val[i] = i == 0 ? (uint8_t)y : 0;
+                    }
+                    MO_ASSERT_OK(mo_obj_colbuf_append_fixed(&c, val));
+                }
+                mo_obj_vec v;
+                mo_obj_colbuf_view(&v, &c);
+                /* with the bitmap (masked loop), then the same values without (plain loop) */
+                for (int plain = 0; plain < 2; plain++) {
+                    v.null_words = plain ? NULL : nulls;
+                    v.null_count = plain ? 0 : cnt;
+                    v.null_bits = plain ? 0 : rows;
+                    v.null_words_bytes = plain ? 0 : (rows + 63) / 64 * 8;
+                    mo_obj_zm got, want;
+                    mo_obj_zm_from_vec(&got, &v, 0, false);
+                    ref_zm_from_vec(&want, &v, 0, false);
+                    checked++;
+                    if (memcmp(got.b, want.b, 64) != 0 && mismatched++ < 5)
+                        fprintf(stderr, "zm mismatch (%s loop): oid %u rows %u pattern %d\n",
+                                plain ? "plain" : "masked", oid, rows, pat);
+                }
+                mo_obj_colbuf_dispose(&c);
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(mismatched, 0);
+    CU_ASSERT_EQUAL(checked, 2 * 12 * 10 * 5);
+}
+
 static CU_TestInfo zm_tests[] = {
+    {"from_vec_int_masked", test_zm__from_vec_int_masked},
     {"null", test_zm__null},
     {"int_update", test_zm__int_update},
     {"strings", test_zm__strings},

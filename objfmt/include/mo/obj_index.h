@@ -75,6 +75,14 @@ int mo_obj_bfuse_build(mo_buf *out, const uint64_t *keys, size_t n, mo_err *err)
 /** Parses and validates (power-of-two segment length, mask, fingerprint count). */
 int mo_obj_bfuse_parse(mo_obj_bfuse *out, const uint8_t *p, size_t n, mo_err *err);
 bool mo_obj_bfuse_contains(const mo_obj_bfuse *f, uint64_t key);
+/**
+ * Tests @p n keys of @p stride bytes each, stored back to back at @p keys (a fixed-width
+ * column's value array), against @p f: the same answer as
+ * mo_obj_bfuse_contains(f, mo_obj_bf_key(keys + i * stride, stride)) for each i, in one loop.
+ * @return the index of the first key that is absent, or @p n when all are present.
+ */
+size_t mo_obj_bfuse_first_miss(const mo_obj_bfuse *f, const uint8_t *keys, size_t stride,
+                               size_t n);
 
 /**
  * Builds the filter of one block column as MO's writer does, appended to @p out:
