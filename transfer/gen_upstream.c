@@ -47,6 +47,7 @@ typedef struct gcol {
 typedef struct gidx {
     char name[NAME_LEN];
     uint32_t col;
+    uint8_t invisible; /* ALTER INDEX ... INVISIBLE */
 } gidx;
 
 typedef struct grow {
@@ -125,7 +126,7 @@ typedef struct gen {
 static const char *const op_names[MO_GEN_OP_COUNT] = {
     "insert",      "delete",        "merge",     "append",       "truncate",
     "add_column",  "drop_column",   "modify_type", "rename_table", "rename_column",
-    "add_index",   "drop_index",    "comment",   "modify_inplace", "create_table",
+    "add_index",   "index_visibility", "drop_index",    "comment",   "modify_inplace", "create_table",
     "drop_table",  "create_db",     "drop_db"};
 
 const char *mo_gen_op_name(int op)
@@ -528,6 +529,8 @@ static int table_sql(const gtab *t, char **out, mo_err *err)
         B(bputs(&b, "` (`"));
         B(bputs(&b, t->cols[t->idx[x].col].name));
         B(bputs(&b, "`)"));
+        if (t->idx[x].invisible)
+            B(bputs(&b, " INVISIBLE"));
     }
     B(bputs(&b, "\n) COLLATE=utf8mb4_general_ci"));
     if (t->comment[0]) {
@@ -1703,6 +1706,16 @@ static int op_add_index(gen *g)
     return inplace_done(g, t);
 }
 
+static int op_index_visibility(gen *g)
+{
+    gtab *t = pick(g, has_index, NULL);
+    if (!t)
+        return NA;
+    gidx *x = &t->idx[rndn(g, t->nidx)];
+    x->invisible = !x->invisible;
+    return inplace_done(g, t);
+}
+
 static int op_drop_index(gen *g)
 {
     gtab *t = pick(g, has_index, NULL);
@@ -1855,6 +1868,7 @@ static int run_op(gen *g, int op)
     case MO_GEN_OP_RENAME_TABLE: rc = op_rename_table(g); break;
     case MO_GEN_OP_RENAME_COLUMN: rc = op_rename_column(g); break;
     case MO_GEN_OP_ADD_INDEX: rc = op_add_index(g); break;
+    case MO_GEN_OP_INDEX_VISIBILITY: rc = op_index_visibility(g); break;
     case MO_GEN_OP_DROP_INDEX: rc = op_drop_index(g); break;
     case MO_GEN_OP_COMMENT: rc = op_comment(g); break;
     case MO_GEN_OP_MODIFY_INPLACE: rc = op_modify_inplace(g); break;
@@ -2196,6 +2210,7 @@ static int ser_state(const gen *g, mo_buf *b)
         for (uint32_t x = 0; x < t->nidx; x++) {
             PSTR(t->idx[x].name);
             P32(t->idx[x].col);
+            P8(t->idx[x].invisible);
         }
         P64(t->nrows);
         for (size_t r = 0; r < t->nrows; r++) {
@@ -2362,7 +2377,8 @@ static int de_table(gen *g, mo_cur *c, gtab *t)
         return mo_err_set(g->err, MO_ENOMEM, "state indexes");
     t->nidx = nidx;
     for (uint32_t x = 0; x < nidx; x++)
-        G(gstr(c, t->idx[x].name, NAME_LEN) && g32(c, &t->idx[x].col) && t->idx[x].col < ncols);
+        G(gstr(c, t->idx[x].name, NAME_LEN) && g32(c, &t->idx[x].col) && t->idx[x].col < ncols &&
+          g8(c, &t->idx[x].invisible) && t->idx[x].invisible <= 1);
     G(g64(c, &n) && n <= mo_cur_left(c) / 36);
     if (n && !(t->rows = mo_malloc(n * sizeof(*t->rows))))
         return mo_err_set(g->err, MO_ENOMEM, "state rows");

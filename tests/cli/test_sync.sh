@@ -47,7 +47,7 @@ for i in $(seq 1 20); do
     grep -q "lsn=$i " "$T/run.out" && ok || bad "A step $i: lsn"
     compare "$A/up" "$A/down" s1 "A step $i"
 done
-"$MOSYNC" gen --mutate "$A/up" --steps 18 --seed 99 > /dev/null || bad "A: mutate every op"
+"$MOSYNC" gen --mutate "$A/up" --steps 19 --seed 99 > /dev/null || bad "A: mutate every op"
 run_once "$A/down" "A every op"
 compare "$A/up" "$A/down" s1 "A every op"
 run_once "$A/down" "A no-op"

@@ -41,6 +41,7 @@ typedef enum mo_gen_op {
     MO_GEN_OP_RENAME_TABLE, /* in place */
     MO_GEN_OP_RENAME_COLUMN,
     MO_GEN_OP_ADD_INDEX,
+    MO_GEN_OP_INDEX_VISIBILITY, /* ALTER INDEX ... VISIBLE / INVISIBLE (in place) */
     MO_GEN_OP_DROP_INDEX,
     MO_GEN_OP_COMMENT,
     MO_GEN_OP_MODIFY_INPLACE, /* drop NOT NULL, change default, widen VARCHAR */
