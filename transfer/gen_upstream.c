@@ -107,6 +107,7 @@ typedef struct gen {
     int64_t last_ts;
     double ashare;
     uint32_t seq, gid_seq;
+    uint32_t modify_seq; /* in-place MODIFYs so far: their kind goes round */
     char db0[NAME_LEN];
     size_t ndbs, ntabs, nixts;
     gdb *dbs;
@@ -1736,30 +1737,71 @@ static int op_comment(gen *g)
     return inplace_done(g, t);
 }
 
-static bool inplace_col(const gtab *t, uint32_t i)
+static bool nn_col(const gtab *t, uint32_t i)
 {
-    const gcol *c = &t->cols[i];
-    return non_pk_col(t, i) && (c->not_null || c->type.oid == MO_T_VARCHAR ||
-                                (!c->dflt[0] && (is_int(c->type.oid) || is_text(c->type.oid))));
+    return non_pk_col(t, i) && t->cols[i].not_null;
 }
 
-/* In-place MODIFY: drop NOT NULL, widen VARCHAR or set a default (stored rows unchanged). */
+static bool varchar_col(const gtab *t, uint32_t i)
+{
+    return non_pk_col(t, i) && t->cols[i].type.oid == MO_T_VARCHAR;
+}
+
+static bool dflt_col(const gtab *t, uint32_t i)
+{
+    const gcol *c = &t->cols[i];
+    return non_pk_col(t, i) && !c->dflt[0] && (is_int(c->type.oid) || is_text(c->type.oid));
+}
+
+static bool any_col(const gtab *t, bool (*ok)(const gtab *, uint32_t))
+{
+    for (uint32_t i = 0; i < t->ncols; i++)
+        if (ok(t, i))
+            return true;
+    return false;
+}
+
+static bool tab_nn(const gen *g, const gtab *t)
+{
+    (void)g;
+    return any_col(t, nn_col);
+}
+
+static bool tab_varchar(const gen *g, const gtab *t)
+{
+    (void)g;
+    return any_col(t, varchar_col);
+}
+
+static bool tab_dflt(const gen *g, const gtab *t)
+{
+    (void)g;
+    return any_col(t, dflt_col);
+}
+
+/* In-place MODIFY (stored rows unchanged): drop NOT NULL, widen VARCHAR or set a default, in
+ * turn from one such step to the next (so that a script of three covers all three). */
 static int op_modify_inplace(gen *g)
 {
-    gtab *t = pick(g, NULL, NULL);
-    if (!t)
-        return NA;
-    const int ci = pick_col(g, t, inplace_col);
-    if (ci < 0)
-        return NA;
-    gcol *c = &t->cols[ci];
-    if (c->not_null)
-        c->not_null = 0;
-    else if (c->type.oid == MO_T_VARCHAR && (c->dflt[0] || rndn(g, 2)))
-        c->type.width += 16;
-    else
-        snprintf(c->dflt, sizeof(c->dflt), "%s", is_int(c->type.oid) ? "0" : "'none'");
-    return inplace_done(g, t);
+    static bool (*const cols[3])(const gtab *, uint32_t) = {nn_col, varchar_col, dflt_col};
+    static const tab_pred tabs[3] = {tab_nn, tab_varchar, tab_dflt};
+    const unsigned first = g->modify_seq++ % 3;
+    for (unsigned k = 0; k < 3; k++) {
+        const unsigned v = (first + k) % 3;
+        gtab *t = pick(g, tabs[v], NULL);
+        const int ci = t ? pick_col(g, t, cols[v]) : -1;
+        if (ci < 0)
+            continue;
+        gcol *c = &t->cols[ci];
+        if (v == 0)
+            c->not_null = 0;
+        else if (v == 1)
+            c->type.width += 16;
+        else
+            snprintf(c->dflt, sizeof(c->dflt), "%s", is_int(c->type.oid) ? "0" : "'none'");
+        return inplace_done(g, t);
+    }
+    return NA;
 }
 
 static int op_create_table(gen *g)
@@ -2168,6 +2210,7 @@ static int ser_state(const gen *g, mo_buf *b)
     P64((uint64_t)(g->ashare * 1e9));
     P32(g->seq);
     P32(g->gid_seq);
+    P32(g->modify_seq);
     PSTR(g->db0);
     P64(g->ndbs);
     for (size_t i = 0; i < g->ndbs; i++) {
@@ -2405,7 +2448,7 @@ static int de_state(gen *g, mo_cur *c)
     int rc = MO_OK;
     uint64_t ash, n;
     G(g64(c, &g->rng) && g32(c, &g->step) && gi64(c, &g->last_ts) && g64(c, &ash) &&
-      g32(c, &g->seq) && g32(c, &g->gid_seq) && gstr(c, g->db0, sizeof(g->db0)) && g64(c, &n) &&
+      g32(c, &g->seq) && g32(c, &g->gid_seq) && g32(c, &g->modify_seq) && gstr(c, g->db0, sizeof(g->db0)) && g64(c, &n) &&
       n >= 1 && n <= 65536);
     g->ashare = (double)ash / 1e9;
     if (!(g->dbs = mo_calloc(n, sizeof(*g->dbs))))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The scripted scenario of issue #6 (scenario.steps: 26 upstream steps covering every DDL kind,
+# The scripted scenario of issue #6 (scenario.steps: 28 upstream steps covering every DDL kind,
 # merges, deletes and appendable objects), through an ACCOUNT-level subscription (create/drop
 # database in scope) from a dir:// upstream, and again through moupstream (mysql://). After
 # every step: the step applied exactly its operations, the iteration reported the expected DDL
