@@ -94,7 +94,6 @@ int mo_cat__dec(cat_op *op, uint8_t type, const uint8_t *p, size_t len, mo_err *
 void mo_cat__op_dispose(cat_op *op);
 void mo_cat__obj_encode(uint8_t out[CAT_OBJ_REC], const mo_cat_object *o);
 int mo_cat__obj_decode(mo_cat_object *o, const uint8_t in[CAT_OBJ_REC], mo_err *err);
-int mo_cat__table_copy(mo_cat_table *dst, const mo_cat_table *src);
 int mo_cat__mapping_copy(mo_cat_mapping *dst, const mo_cat_mapping *src);
 void mo_cat__row_dispose(int kind, void *row);
 

@@ -55,7 +55,7 @@ void mo_cat__row_dispose(int kind, void *row)
         mo_cat_mapping_dispose(row);
 }
 
-int mo_cat__table_copy(mo_cat_table *dst, const mo_cat_table *src)
+int mo_cat_table_copy(mo_cat_table *dst, const mo_cat_table *src)
 {
     *dst = *src;
     dst->create_sql = NULL;

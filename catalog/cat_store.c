@@ -840,7 +840,7 @@ int mo_cat_get_table(mo_cat *c, uint64_t down_id, mo_cat_table *out, mo_err *err
     if (!t)
         return mo_err_set(err, MO_ENOTFOUND, "table id %llu not in the catalog",
                           (unsigned long long)down_id);
-    if (mo_cat__table_copy(out, t) < 0) {
+    if (mo_cat_table_copy(out, t) < 0) {
         memset(out, 0, sizeof(*out));
         return mo_err_set(err, MO_ENOMEM, "table copy");
     }

@@ -458,14 +458,10 @@ static int ix_collect(const mo_cat_table *t, void *payload)
         f->l = ls;
         f->cap = cap;
     }
-    f->v[f->n] = *t;
-    f->v[f->n].cols = mo_malloc(t->ncols * sizeof(*t->cols));
-    f->v[f->n].create_sql = NULL;
-    if (!f->v[f->n].cols) {
+    if (mo_cat_table_copy(&f->v[f->n], t) < 0) {
         f->rc = MO_ENOMEM;
         return 1;
     }
-    memcpy(f->v[f->n].cols, t->cols, t->ncols * sizeof(*t->cols));
     f->l[f->n++] = l;
     return 0;
 }

@@ -255,13 +255,7 @@ static int ix_by_up_cb(const mo_cat_table *t, void *payload)
     if (f->found || t->dropped_ts.physical || t->dropped_ts.logical || strcmp(t->db, f->db) ||
         mo_cat_index_table_link(t->name, t->create_sql, &l) != MO_OK || strcmp(l.up_name, f->up))
         return 0;
-    *f->out = *t;
-    f->out->create_sql = NULL;
-    f->out->cols = mo_malloc(t->ncols * sizeof(*t->cols));
-    if (!f->out->cols)
-        return 1;
-    memcpy(f->out->cols, t->cols, t->ncols * sizeof(*t->cols));
-    f->found = true;
+    f->found = mo_cat_table_copy(f->out, t) == MO_OK;
     return 1;
 }
 

@@ -61,23 +61,6 @@ static int mkdir_p(const char *path, mo_err *err)
     return MO_OK;
 }
 
-static int table_copy(mo_cat_table *dst, const mo_cat_table *src)
-{
-    *dst = *src;
-    dst->create_sql = NULL;
-    dst->cols = NULL;
-    if (src->create_sql && !(dst->create_sql = mo_strdup(src->create_sql)))
-        return MO_ENOMEM;
-    if (src->ncols) {
-        if (!(dst->cols = mo_malloc(src->ncols * sizeof(*dst->cols)))) {
-            mo_cat_table_dispose(dst);
-            return MO_ENOMEM;
-        }
-        memcpy(dst->cols, src->cols, src->ncols * sizeof(*dst->cols));
-    }
-    return MO_OK;
-}
-
 /* XXH3-128 of a file, streamed */
 static int file_digest(mo_digest128 *out, const char *path, mo_err *err)
 {
@@ -541,7 +524,7 @@ static int collect_table(const mo_cat_table *t, void *payload)
         tv->v = n;
         tv->cap = cap;
     }
-    if (table_copy(&tv->v[tv->n], t) < 0) {
+    if (mo_cat_table_copy(&tv->v[tv->n], t) < 0) {
         tv->rc = MO_ENOMEM;
         return 1;
     }
@@ -621,13 +604,13 @@ static bool ix_linked(const mo_cat_table *t, uint64_t parent_up, uint64_t db_id,
            l.parent_id == parent_up && (!up || !strcmp(l.up_name, up));
 }
 
-static bool ix_planned(const iter *it, const char *db, const char *up)
+static ptab *ix_table(iter *it, const char *db, const char *up)
 {
     for (size_t i = 0; i < it->ntabs; i++)
         if (it->tabs[i].ix && it->tabs[i].kind != PT_DROP && !strcmp(it->tabs[i].ix_up, up) &&
             !strcmp(it->tabs[i].t.db, db))
-            return true;
-    return false;
+            return &it->tabs[i];
+    return NULL;
 }
 
 /* Keeps (PT_KEEP) the existing downstream index table @p k. */
@@ -637,7 +620,7 @@ static int ix_keep(iter *it, bool *kept, size_t k)
     int rc = push_tab(it, &np);
     if (rc < 0)
         return rc;
-    if (table_copy(&np->t, &it->oldix[k]) < 0) {
+    if (mo_cat_table_copy(&np->t, &it->oldix[k]) < 0) {
         it->ntabs--;
         return mo_err_set(it->err, MO_ENOMEM, "table plan");
     }
@@ -686,7 +669,7 @@ static int ix_refresh(iter *it, size_t pi, bool *kept)
     for (size_t i = 0; i < n && rc == MO_OK; i++) {
         const char *up = rows[i].index_table_name;
         const mo_cat_table *par = &it->tabs[pi].t;
-        if (!up || !mo_cat_is_index_table(up) || ix_planned(it, par->db, up))
+        if (!up || !mo_cat_is_index_table(up) || ix_table(it, par->db, up))
             continue; /* PRIMARY, or a further column of an index already planned */
         size_t k = it->noldix;
         for (size_t j = 0; j < it->noldix && k == it->noldix; j++)
@@ -752,7 +735,7 @@ static int ix_drop_rest(iter *it, const bool *kept)
         int rc = push_tab(it, &p);
         if (rc < 0)
             return rc;
-        if (table_copy(&p->t, &it->oldix[k]) < 0) {
+        if (mo_cat_table_copy(&p->t, &it->oldix[k]) < 0) {
             it->ntabs--;
             return mo_err_set(it->err, MO_ENOMEM, "table plan");
         }
@@ -770,24 +753,15 @@ static int ix_discover(iter *it, const mo_up_obj *list, size_t n, bool *kept)
     const size_t nuser = it->ntabs;
     for (size_t i = 0; i < n && rc == MO_OK; i++) {
         if (list[i].deleted || !mo_cat_is_index_table(list[i].table) ||
-            ix_planned(it, list[i].db, list[i].table))
+            ix_table(it, list[i].db, list[i].table))
             continue;
-        for (size_t p = 0; p < nuser && rc == MO_OK && !ix_planned(it, list[i].db, list[i].table);
+        for (size_t p = 0; p < nuser && rc == MO_OK && !ix_table(it, list[i].db, list[i].table);
              p++)
             if (!it->tabs[p].ix && !it->tabs[p].ix_queried && it->tabs[p].kind != PT_DROP &&
                 !strcmp(it->tabs[p].t.db, list[i].db))
                 rc = ix_refresh(it, p, kept);
     }
     return rc;
-}
-
-static ptab *ix_table(iter *it, const char *db, const char *up)
-{
-    for (size_t i = 0; i < it->ntabs; i++)
-        if (it->tabs[i].ix && it->tabs[i].kind != PT_DROP && !strcmp(it->tabs[i].ix_up, up) &&
-            !strcmp(it->tabs[i].t.db, db))
-            return &it->tabs[i];
-    return NULL;
 }
 
 static int ddl(iter *it)
@@ -889,7 +863,7 @@ static int ddl(iter *it)
         ptab *p = NULL;
         if ((rc = push_tab(it, &p)) < 0)
             break;
-        if ((rc = table_copy(&p->t, &it->old[k])) < 0) {
+        if ((rc = mo_cat_table_copy(&p->t, &it->old[k])) < 0) {
             it->ntabs--;
             rc = mo_err_set(it->err, MO_ENOMEM, "table plan");
             break;

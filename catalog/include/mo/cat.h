@@ -135,6 +135,8 @@ typedef struct mo_cat_snapshot {
 } mo_cat_snapshot;
 
 void mo_cat_table_dispose(mo_cat_table *t);
+/** Deep copy (CREATE text and columns); MO_ENOMEM leaves @p dst empty. */
+int mo_cat_table_copy(mo_cat_table *dst, const mo_cat_table *src);
 void mo_cat_mapping_dispose(mo_cat_mapping *m);
 
 /* ---------------- the store ---------------- */
