@@ -989,31 +989,44 @@ static void zm_flat_wide(mo_obj_zm *out, const mo_obj_vec *v, int sz)
         zm_put_fixed(out, mnp, mxp, sz);
 }
 
-/* Varlena payload of a 24-byte slot and its first 8 bytes as a big-endian key (zero-padded:
- * a strictly smaller key means a strictly smaller value under bytes.Compare). */
+/*
+ * Varlena payload of a 24-byte slot and its first 8 bytes as a big-endian key (zero-padded:
+ * a strictly smaller key means a strictly smaller value under bytes.Compare). Selects, not
+ * branches, between inline and out-of-line: varchar lengths around the 23-byte inline limit
+ * made that branch mispredict on a large share of rows.
+ */
 static inline void vl_get(const mo_obj_vec *v, const uint8_t *s, const uint8_t **p, uint32_t *n,
                           uint64_t *k)
 {
-    if (s[0] <= 23) {
-        const uint32_t len = s[0];
-        *p = s + 1;
-        *n = len;
-        const uint64_t x = fbe64(s + 1); /* within the 24-byte slot */
-        *k = len >= 8 ? x : len ? x & ~(UINT64_MAX >> (8 * len)) : 0;
-        return;
-    }
-    const uint32_t len = fl32(s + 8);
-    const uint8_t *q = v->area + fl32(s + 4);
-    *p = q;
-    *n = len;
-    if (len >= 8) {
-        *k = fbe64(q);
+    /* all-ones when inline; the address of either place is formed as an integer, so the
+     * unused one is never a pointer */
+    const uint64_t inl = (uint64_t)0 - (uint64_t)(s[0] <= 23);
+    const uint32_t len = (uint32_t)((s[0] & inl) | (fl32(s + 8) & ~inl));
+    const uintptr_t q = (uintptr_t)(((uint64_t)(uintptr_t)(s + 1) & inl) |
+                                    ((uint64_t)((uintptr_t)v->area + fl32(s + 4)) & ~inl));
+    uint64_t x = 0;
+    if (inl | (len >= 8)) {
+        x = fbe64((const uint8_t *)q); /* inline: inside the 24-byte slot; else in the area */
     } else {
-        uint64_t x = 0;
-        for (uint32_t i = 0; i < len; i++)
-            x |= (uint64_t)q[i] << (56 - 8 * i);
-        *k = x;
+        for (uint32_t i = 0; i < len; i++) /* a short out-of-line value: only len bytes */
+            x |= (uint64_t)((const uint8_t *)q)[i] << (56 - 8 * i);
     }
+    *p = (const uint8_t *)q;
+    *n = len;
+    /* the first min(len, 8) bytes: len 0..7 keeps 8*len bits, len >= 8 all of them */
+    *k = x & (~(UINT64_MAX >> ((8 * len) & 63)) | ((uint64_t)0 - (uint64_t)(len >= 8)));
+}
+
+/*
+ * bytes.Compare of two values whose keys are equal: when either is at most 8 bytes long it is
+ * a prefix of the other (the key zero-pads), so the shorter is smaller; otherwise the first 8
+ * bytes are equal and the rest decides.
+ */
+static inline int vl_cmp_tied(const uint8_t *a, uint32_t an, const uint8_t *b, uint32_t bn)
+{
+    if (an <= 8 || bn <= 8)
+        return CMP3(an, bn);
+    return cmp_bytes(a + 8, an - 8, b + 8, bn - 8);
 }
 
 static void zm_flat_varlena(mo_obj_zm *out, const mo_obj_vec *v)
@@ -1032,12 +1045,12 @@ static void zm_flat_varlena(mo_obj_zm *out, const mo_obj_vec *v)
             mnn = mxn = n;
             mnk = mxk = k;
         } else {
-            if (k < mnk || (k == mnk && cmp_bytes(mnp, mnn, p, n) > 0)) {
+            if (k < mnk || (k == mnk && vl_cmp_tied(mnp, mnn, p, n) > 0)) {
                 mnp = p;
                 mnn = n;
                 mnk = k;
             }
-            if (k > mxk || (k == mxk && cmp_bytes(mxp, mxn, p, n) < 0)) {
+            if (k > mxk || (k == mxk && vl_cmp_tied(mxp, mxn, p, n) < 0)) {
                 mxp = p;
                 mxn = n;
                 mxk = k;
