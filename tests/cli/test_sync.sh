@@ -7,8 +7,9 @@
 #  B. FROM 'mysql://...' through `moupstream` with a password: the same, plus --fault
 #     retryable errors and a connection dropped mid-chunk (recovered), a corrupted chunk
 #     (R: error, nothing published, recovered next iteration).
-#  C. kill -9 of `mosync run` at random moments across rounds, restarted each time: zero
-#     mismatches, no object fetched twice in full beyond the chunk in flight, no orphan files.
+#  C. SIGKILL of `mosync run` at >= 100 random moments (MO_SYNC_KILLS) across the scripted
+#     scenario (scenario.steps, ACCOUNT subscription), restarted each time: zero mismatches, no
+#     object fetched twice in full beyond the chunk in flight, no orphan files.
 # Prints "N passed, N failed"; non-zero exit on any failure.
 set -u
 MOSYNC=${1:?usage: test_sync.sh path/to/mosync [path/to/moupstream]}
@@ -139,28 +140,42 @@ if [ -n "$MOUP" ]; then
     kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=
 fi
 
-# ---------------- C. kill -9 across rounds ----------------
+# ---------------- C. SIGKILL at random moments across the scripted scenario ----------------
 C=$T/c; mkdir -p "$C/down"
 "$MOSYNC" gen --out "$C/up" --db db1 --table orders:12000 --table item:4000 --table stock:8000 --seed 23 > /dev/null || bad "C: gen"
-"$MOSYNC" sql -C "$C/down" "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://$C/up'" > /dev/null
+"$MOSYNC" sql -C "$C/down" "CREATE SUBSCRIPTION s1 ACCOUNT FROM 'dir://$C/up'" > /dev/null
 export MO_TEST_FETCH_LOG=$C/fetch.log
-KILLS=${MO_SYNC_KILLS:-12}
-kills=0
-for i in $(seq 1 "$KILLS"); do
-    "$MOSYNC" gen --mutate "$C/up" --steps 1 --seed "$((i + 200))" > /dev/null
+mapfile -t STEPS < <(grep -v '^#' "$(dirname "$0")/scenario.steps" | awk 'NF { print $1 }')
+KILLS=${MO_SYNC_KILLS:-100}
+kills=0; runs=0; step=0; clean=0
+while [ "$kills" -lt "$KILLS" ] && [ "$runs" -lt $((KILLS * 4)) ]; do
+    # a new upstream step every 3 kills, the scenario's steps in order (then again)
+    if [ $((kills % 3)) -eq 0 ] && [ "$step" -le $((kills / 3)) ]; then
+        ops=${STEPS[$(( step % ${#STEPS[@]} ))]}
+        step=$((step + 1))
+        "$MOSYNC" gen --mutate "$C/up" --op "$ops" --seed "$((step + 200))" > /dev/null || bad "C: mutate $step ($ops)"
+    fi
     "$MOSYNC" run -C "$C/down" --once --quiet > /dev/null 2>&1 &
     pid=$!
-    sleep "0.0$((RANDOM % 6))$((RANDOM % 10))"
-    kill -9 "$pid" 2>/dev/null && kills=$((kills+1))
+    sleep "0.0$((RANDOM % 8))$((RANDOM % 10))"
+    kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    run_once "$C/down" "C restart $i"
-    compare "$C/up" "$C/down" s1 "C round $i"
+    [ $? -eq 137 ] && kills=$((kills + 1)) # killed, not finished before the signal
+    runs=$((runs + 1))
+    if [ $((runs % 8)) -eq 0 ]; then # now and then a restart that runs to the end
+        run_once "$C/down" "C restart after $kills kills"
+        compare "$C/up" "$C/down" s1 "C after $kills kills"
+        clean=$((clean + 1))
+    fi
 done
+[ "$kills" -ge "$KILLS" ] && ok || bad "C: only $kills SIGKILLs landed in $runs runs"
+run_once "$C/down" "C final restart"
+compare "$C/up" "$C/down" s1 "C final"
 d=$(dups "$C/fetch.log")
 [ "$d" -le "$kills" ] && ok || bad "C: $d objects fetched twice in full after $kills kills"
-"$MOSYNC" fsck -C "$C/down" > "$T/fsck" 2>&1 && grep -q ' 0 unregistered, 0 orphan temp files' "$T/fsck" && ok || { bad "C: fsck"; cat "$T/fsck" >&2; }
+"$MOSYNC" fsck -C "$C/down" --require-cn > "$T/fsck" 2>&1 && grep -q ' 0 unregistered, 0 orphan temp files' "$T/fsck" && ok || { bad "C: fsck"; cat "$T/fsck" >&2; }
 unset MO_TEST_FETCH_LOG
-echo "C: $kills kills, $d objects fetched twice (chunk in flight)"
+echo "C: $kills SIGKILLs in $runs runs over $step scenario steps ($clean clean restarts compared), $d objects fetched twice (chunk in flight)"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
