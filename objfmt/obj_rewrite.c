@@ -179,11 +179,17 @@ static int write_rows(mo_buf *out, mo_obj_stats *stats, const mo_obj_writer_col 
         const uint32_t cnt = n - base < MO_OBJ_BLOCK_MAX_ROWS ? n - base : MO_OBJ_BLOCK_MAX_ROWS;
         for (size_t i = 0; i < nc; i++) {
             mo_obj_colbuf_reset(&blk[i]);
-            for (uint32_t k = 0; k < cnt; k++)
-                if ((rc = mo_obj_colbuf_append_from(&blk[i], &fv[i], perm[base + k])) < 0) {
+            /* runs of consecutive input rows (all of them when the input was in order) */
+            for (uint32_t k = 0, run; k < cnt; k += run) {
+                run = 1;
+                while (k + run < cnt && perm[base + k + run] == perm[base + k] + run)
+                    run++;
+                if ((rc = mo_obj_colbuf_append_range(&blk[i], &fv[i], perm[base + k], run)) <
+                    0) {
                     rc = append_rc(rc, err, "output block");
                     goto out;
                 }
+            }
             mo_obj_colbuf_view(&bv[i], &blk[i]);
         }
         if ((rc = mo_obj_writer_add_block(w, bv, err)) < 0)
@@ -336,11 +342,14 @@ int mo_obj_rewrite_appendable(mo_buf *out, mo_obj_rewrite_result *res, mo_obj_re
             bool absent = rc == MO_ENOTFOUND;
             if (rc < 0 && !absent)
                 goto out;
-            for (uint32_t i = 0; i < rows; i++) {
+            for (uint32_t i = 0, run; i < rows; i += run) {
+                run = 1;
                 if (!kb[i])
                     continue;
+                while (!absent && i + run < rows && kb[i + run])
+                    run++;
                 rc = absent ? mo_obj_colbuf_append_null(&full[c])
-                            : mo_obj_colbuf_append_from(&full[c], &v, i);
+                            : mo_obj_colbuf_append_range(&full[c], &v, i, run);
                 if (rc < 0) {
                     rc = append_rc(rc, err, name);
                     goto out;

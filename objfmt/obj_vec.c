@@ -499,6 +499,69 @@ int mo_obj_colbuf_append_from(mo_obj_colbuf *c, const mo_obj_vec *v, uint32_t ro
     return mo_obj_colbuf_append_fixed(c, mo_obj_vec_slot(v, row));
 }
 
+/* true iff no row of [first, first+n) of the FLAT vector @p v is NULL */
+static bool vec_range_no_nulls(const mo_obj_vec *v, uint32_t first, uint32_t n)
+{
+    if (!v->null_words || first >= v->null_bits)
+        return true;
+    for (uint32_t i = first; i < first + n; i++)
+        if (mo_obj_vec_is_null(v, i))
+            return false;
+    return true;
+}
+
+int mo_obj_colbuf_append_range(mo_obj_colbuf *c, const mo_obj_vec *v, uint32_t first, uint32_t n)
+{
+    const bool vl = mo_obj_type_is_varlena(c->type.oid);
+    if (vl != mo_obj_type_is_varlena(v->type.oid) || (!vl && v->type.size != c->type.size))
+        return MO_EINVAL;
+    const size_t sz = vl ? MO_OBJ_VARLENA_SIZE : colbuf_slot_size(c);
+    int rc;
+    if (v->cls != MO_OBJ_VEC_FLAT || !n || !vec_range_no_nulls(v, first, n) ||
+        (uint64_t)c->rows + n > UINT32_MAX || c->data.len + (uint64_t)n * sz > UINT32_MAX) {
+        for (uint32_t i = first; i < first + n; i++)
+            if ((rc = mo_obj_colbuf_append_from(c, v, i)) < 0)
+                return rc;
+        return MO_OK;
+    }
+    if (!vl) {
+        if ((rc = mo_buf_put(&c->data, v->data + (size_t)first * sz, (size_t)n * sz)) < 0)
+            return rc;
+        c->rows += n;
+        return MO_OK;
+    }
+    /* varlena: slots rebuilt exactly as append_bytes does (inline tails zeroed, out-of-line
+     * payloads moved to this buffer's area) */
+    if ((rc = mo_buf_reserve(&c->data, (size_t)n * sz)) < 0)
+        return rc;
+    for (uint32_t i = first; i < first + n; i++) {
+        const uint8_t *s = v->data + (size_t)i * sz;
+        uint8_t *d = c->data.ptr + c->data.len;
+        if (s[0] <= VARLENA_INLINE_MAX) {
+            memset(d, 0, sz);
+            memcpy(d, s, (size_t)s[0] + 1);
+        } else {
+            const uint8_t *p;
+            uint32_t len;
+            mo_obj_vec_bytes(v, i, &p, &len);
+            if (len <= VARLENA_INLINE_MAX || c->area.len > UINT32_MAX - (uint64_t)len) {
+                if ((rc = mo_obj_colbuf_append_bytes(c, p, len)) < 0)
+                    return rc;
+                continue;
+            }
+            memset(d, 0, sz);
+            mo_store_le32(d, 0xFFFFFFFFu);
+            mo_store_le32(d + 4, (uint32_t)c->area.len);
+            mo_store_le32(d + 8, len);
+            if ((rc = mo_buf_put(&c->area, p, len)) < 0)
+                return rc;
+        }
+        c->data.len += sz;
+        c->rows++;
+    }
+    return MO_OK;
+}
+
 void mo_obj_colbuf_view(mo_obj_vec *out, const mo_obj_colbuf *c)
 {
     memset(out, 0, sizeof(*out));

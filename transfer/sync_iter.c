@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,7 +246,7 @@ static void iter_dispose(iter *it)
     mo_up_free(it->up);
 }
 
-static int add_del(iter *it, const uint8_t id[18], bool tombstone)
+static int add_del_err(iter *it, const uint8_t id[18], bool tombstone, mo_err *err)
 {
     for (size_t i = 0; i < it->ndels; i++)
         if (!memcmp(it->dels[i].id, id, 18))
@@ -254,13 +255,18 @@ static int add_del(iter *it, const uint8_t id[18], bool tombstone)
         size_t cap = it->capdels ? it->capdels * 2 : 64;
         delop *n = mo_realloc(it->dels, cap * sizeof(*n));
         if (!n)
-            return mo_err_set(it->err, MO_ENOMEM, "delete list");
+            return mo_err_set(err, MO_ENOMEM, "delete list");
         it->dels = n;
         it->capdels = cap;
     }
     memcpy(it->dels[it->ndels].id, id, 18);
     it->dels[it->ndels++].tombstone = tombstone;
     return MO_OK;
+}
+
+static int add_del(iter *it, const uint8_t id[18], bool tombstone)
+{
+    return add_del_err(it, id, tombstone, it->err);
 }
 
 static int add_delmap(iter *it, const uint8_t id[18])
@@ -1303,12 +1309,12 @@ found:
     return MO_OK;
 }
 
-static int write_out(iter *it, pobj *po, mo_buf *out, const mo_obj_stats *st)
+static int write_out(iter *it, pobj *po, mo_buf *out, const mo_obj_stats *st, mo_err *err)
 {
     char name[43], path[4200];
     mo_obj_name_format(name, &st->id);
     obj_path(path, sizeof(path), it->s->dir, name);
-    int rc = mo_sys_write_file_atomic(path, out->ptr, out->len, it->err);
+    int rc = mo_sys_write_file_atomic(path, out->ptr, out->len, err);
     if (rc < 0)
         return rc;
     mo_obj_stats_encode(po->out_stats, st);
@@ -1317,14 +1323,16 @@ static int write_out(iter *it, pobj *po, mo_buf *out, const mo_obj_stats *st)
     return MO_OK;
 }
 
-/* The one call per appendable object (obj_rewrite.c). */
-static int rewrite_appendable(iter *it, pobj *po)
+/* The one call per appendable object (obj_rewrite.c). Runs on materialize's worker threads:
+ * it touches only @p po, reads @p it, and takes @p mu for the shared report and delete list;
+ * failures go to @p err (the worker's own). */
+static int rewrite_appendable(iter *it, pobj *po, pthread_mutex_t *mu, mo_err *err)
 {
     char path[4200];
     obj_path(path, sizeof(path), po->repend ? it->pending : it->stage, po->u.name);
     const mo_cat_table *t = &po->tab->t;
     uint64_t vis;
-    int rc = visible_rows(path, it->cur_ts, &vis, &po->future, it->err);
+    int rc = visible_rows(path, it->cur_ts, &vis, &po->future, err);
     if (rc < 0)
         return rc;
     if (po->repend) {
@@ -1338,12 +1346,12 @@ static int rewrite_appendable(iter *it, pobj *po)
     }
     mo_obj_reader *r = NULL;
     mo_obj_where w;
-    rc = mo_obj_reader_open(&r, path, it->err);
+    rc = mo_obj_reader_open(&r, path, err);
     if (rc == MO_OK)
-        rc = mo_obj_reader_load_meta(r, &w, it->err);
+        rc = mo_obj_reader_load_meta(r, &w, err);
     mo_obj_writer_col *cols = mo_calloc(t->ncols ? t->ncols : 1, sizeof(*cols));
     if (rc == MO_OK && !cols)
-        rc = mo_err_set(it->err, MO_ENOMEM, "columns");
+        rc = mo_err_set(err, MO_ENOMEM, "columns");
     for (uint16_t i = 0; rc == MO_OK && i < t->ncols; i++) {
         cols[i].type = t->cols[i].type;
         cols[i].seqnum = t->cols[i].seqnum;
@@ -1362,21 +1370,23 @@ static int rewrite_appendable(iter *it, pobj *po)
     mo_obj_rewrite_result res;
     memset(&res, 0, sizeof(res));
     if (rc == MO_OK) {
-        rc = mo_obj_rewrite_appendable(&out, &res, r, it->cur_ts, &ro, it->err);
+        rc = mo_obj_rewrite_appendable(&out, &res, r, it->cur_ts, &ro, err);
         if (rc == MO_OK)
-            rc = write_out(it, po, &out, &res.stats);
+            rc = write_out(it, po, &out, &res.stats, err);
         else if (rc == MO_ENOTFOUND) {
             rc = MO_OK; /* no visible row: nothing registered, the mapping remembers it */
-            mo_err_clear(it->err);
+            mo_err_clear(err);
         }
         if (rc == MO_OK) {
             po->row_map = res.row_map;
             po->nrows = res.row_map_len;
             res.row_map = NULL;
             po->mapped = true;
+            pthread_mutex_lock(mu);
             it->rep->rewritten++;
             if (po->repend && po->has_old_down)
-                rc = add_del(it, po->old_down, false);
+                rc = add_del_err(it, po->old_down, false, err);
+            pthread_mutex_unlock(mu);
         }
     }
     mo_obj_rewrite_result_dispose(&res);
@@ -1384,7 +1394,7 @@ static int rewrite_appendable(iter *it, pobj *po)
     mo_free(cols);
     mo_obj_reader_free(r);
     if (rc < 0)
-        mo_err_prefix(it->err, "rewriting appendable %s: ", po->u.name);
+        mo_err_prefix(err, "rewriting appendable %s: ", po->u.name);
     return rc;
 }
 
@@ -1410,7 +1420,7 @@ static int rewrite_tombstone(iter *it, pobj *po)
     if (rc == MO_OK) {
         rc = mo_obj_rewrite_tombstone(&out, &res, r, it->cur_ts, &to, map_cb, it, it->err);
         if (rc == MO_OK)
-            rc = write_out(it, po, &out, &res.stats);
+            rc = write_out(it, po, &out, &res.stats, it->err);
         else if (rc == MO_ENOTFOUND) {
             rc = MO_OK;
             mo_err_clear(it->err);
@@ -1578,21 +1588,130 @@ out:
     return rc;
 }
 
-static int materialize(iter *it)
+/* ---------------- materialize: digests and appendable rewrites on worker threads -------- */
+
+/* Objects of one class, claimed in order by the calling thread and up to MAT_HELPERS helper
+ * threads (online CPUs - 1). Each object is independent: a PO_DATA digest or a PO_ADATA rewrite
+ * (derived output names, so the order of completion does not matter). The first failure stops
+ * the claims; the others finish their object and stop. */
+#define MAT_HELPERS 7
+
+typedef struct mat_pool {
+    iter *it;
+    int cls;
+    pthread_mutex_t mu; /* next, rc/err, and (rewrite_appendable) it->rep and the delete list */
+    size_t next;
+    int rc;
+    mo_err err;
+    pthread_t th[MAT_HELPERS];
+    unsigned nth;
+} mat_pool;
+
+static int mat_one(iter *it, pobj *po, pthread_mutex_t *mu, mo_err *err)
 {
-    int rc = MO_OK;
-    for (size_t i = 0; i < it->nobjs && rc == MO_OK; i++) {
-        pobj *po = &it->objs[i];
-        if (po->cls == PO_DATA) {
-            char path[4200];
-            obj_path(path, sizeof(path), it->s->dir, po->u.name);
-            rc = file_digest(&po->digest, path, it->err);
-            memcpy(po->out_stats, po->u.stats_raw, MO_OBJ_STATS_LEN);
-            po->has_out = true;
-        } else if (po->cls == PO_ADATA) {
-            rc = rewrite_appendable(it, po);
+    if (po->cls == PO_ADATA)
+        return rewrite_appendable(it, po, mu, err);
+    char path[4200];
+    obj_path(path, sizeof(path), it->s->dir, po->u.name);
+    int rc = file_digest(&po->digest, path, err);
+    memcpy(po->out_stats, po->u.stats_raw, MO_OBJ_STATS_LEN);
+    po->has_out = true;
+    return rc;
+}
+
+static void *mat_worker(void *arg)
+{
+    mat_pool *p = arg;
+    mo_err e;
+    mo_err_clear(&e);
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next;
+        while (i < p->it->nobjs && p->it->objs[i].cls != p->cls)
+            i++;
+        p->next = i + 1;
+        const bool stop = p->rc < 0 || i >= p->it->nobjs;
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        int rc = mat_one(p->it, &p->it->objs[i], &p->mu, &e);
+        if (rc < 0) {
+            pthread_mutex_lock(&p->mu);
+            if (p->rc == MO_OK) {
+                p->rc = rc;
+                p->err = e;
+            }
+            pthread_mutex_unlock(&p->mu);
+            break;
         }
     }
+    return NULL;
+}
+
+/* Starts the helpers on the objects of class @p cls (none if there is no such object). */
+static void mat_begin(mat_pool *p, iter *it, int cls)
+{
+    memset(p, 0, sizeof(*p));
+    p->it = it;
+    p->cls = cls;
+    pthread_mutex_init(&p->mu, NULL);
+    size_t n = 0;
+    for (size_t i = 0; i < it->nobjs; i++)
+        n += it->objs[i].cls == cls;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned want = cpus > 1 ? (unsigned)(cpus - 1) : 1;
+    if (want > MAT_HELPERS)
+        want = MAT_HELPERS;
+    if (want > n)
+        want = (unsigned)n;
+    for (unsigned i = 0; i < want; i++)
+        if (pthread_create(&p->th[p->nth], NULL, mat_worker, p) == 0)
+            p->nth++;
+}
+
+/* The calling thread works too (unless @p cancel), then joins the helpers. Returns the first
+ * failure, its detail in it->err; with @p cancel the helpers stop after their current object
+ * and it->err is left alone (the caller's failure is reported). */
+static int mat_end(mat_pool *p, bool cancel)
+{
+    if (cancel) {
+        pthread_mutex_lock(&p->mu);
+        if (p->rc == MO_OK)
+            p->rc = MO_ECANCELED;
+        pthread_mutex_unlock(&p->mu);
+    } else {
+        mat_worker(p);
+    }
+    for (unsigned i = 0; i < p->nth; i++)
+        pthread_join(p->th[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    if (cancel)
+        return MO_ECANCELED;
+    if (p->rc < 0 && p->it->err)
+        *p->it->err = p->err;
+    return p->rc;
+}
+
+/* Fetches both sets; the appendables (stage set, fetched first) are rewritten while the
+ * replica set is fetched, so the rewrites' CPU overlaps the transfer. */
+static int fetch_and_rewrite(iter *it)
+{
+    int rc = fetch_set(it, true);
+    if (rc < 0)
+        return rc;
+    mat_pool ap;
+    mat_begin(&ap, it, PO_ADATA);
+    rc = fetch_set(it, false);
+    int arc = mat_end(&ap, rc < 0);
+    return rc < 0 ? rc : arc;
+}
+
+/* Digests of the fetched data objects; appendables are rewritten by fetch_and_rewrite. */
+static int materialize(iter *it)
+{
+    mat_pool dp;
+    mat_begin(&dp, it, PO_DATA);
+    int rc = mat_end(&dp, false);
     /* committed tombstones pointing into rewritten-again appendables follow them */
     if (rc == MO_OK)
         rc = reremap_tombstones(it);
@@ -2128,7 +2247,7 @@ static int run(iter *it)
     it->rep->resync = it->resync;
     if (!it->resync && (rc = scan_pending(it)) < 0)
         goto fail;
-    if ((rc = fetch_set(it, false)) < 0 || (rc = fetch_set(it, true)) < 0)
+    if ((rc = fetch_and_rewrite(it)) < 0)
         goto fail;
     if ((rc = materialize(it)) < 0)
         goto fail;

@@ -119,23 +119,31 @@ static void roundtrip(uint8_t oid, uint32_t rows, uint32_t null_mod, uint64_t se
     CU_ASSERT_EQUAL_FATAL(w2.len, w.len);
     CU_ASSERT(memcmp(w2.ptr, w.ptr, w.len) == 0);
 
-    /* append_from copies values and nulls */
-    mo_obj_colbuf c2;
-    mo_obj_colbuf_init(&c2, &t);
-    for (uint32_t r = 0; r < rows; r++)
-        MO_ASSERT_OK(mo_obj_colbuf_append_from(&c2, &d, r));
-    mo_obj_vec v2;
-    mo_obj_colbuf_view(&v2, &c2);
-    mo_buf w3 = MO_BUF_INIT;
-    MO_ASSERT_OK(mo_obj_vec_encode(&w3, &v2, &mo_test_err));
-    CU_ASSERT_EQUAL_FATAL(w3.len, w.len);
-    CU_ASSERT(memcmp(w3.ptr, w.ptr, w.len) == 0);
+    /* append_from copies values and nulls; append_range, in uneven runs (step 0: row by row
+     * with append_from; then one row, 7, 37, ... rows per call), gives the same bytes */
+    for (uint32_t step = 0; step <= rows + 1; step = step ? step * 5 + 2 : 1) {
+        mo_obj_colbuf c2;
+        mo_obj_colbuf_init(&c2, &t);
+        for (uint32_t r = 0; r < rows; r += step ? step : 1) {
+            if (!step)
+                MO_ASSERT_OK(mo_obj_colbuf_append_from(&c2, &d, r));
+            else
+                MO_ASSERT_OK(
+                    mo_obj_colbuf_append_range(&c2, &d, r, rows - r < step ? rows - r : step));
+        }
+        mo_obj_vec v2;
+        mo_obj_colbuf_view(&v2, &c2);
+        mo_buf w3 = MO_BUF_INIT;
+        MO_ASSERT_OK(mo_obj_vec_encode(&w3, &v2, &mo_test_err));
+        CU_ASSERT_EQUAL_FATAL(w3.len, w.len);
+        CU_ASSERT(memcmp(w3.ptr, w.ptr, w.len) == 0);
+        mo_buf_dispose(&w3);
+        mo_obj_colbuf_dispose(&c2);
+    }
 
     mo_buf_dispose(&w);
     mo_buf_dispose(&w2);
-    mo_buf_dispose(&w3);
     mo_obj_colbuf_dispose(&c);
-    mo_obj_colbuf_dispose(&c2);
     mo_free(wire);
     mo_free(vals);
     mo_free(lens);

@@ -95,6 +95,13 @@ int mo_obj_colbuf_append_bytes(mo_obj_colbuf *c, const void *p, size_t n);
 int mo_obj_colbuf_append_null(mo_obj_colbuf *c);
 /** Appends row @p row of @p v (value or NULL). */
 int mo_obj_colbuf_append_from(mo_obj_colbuf *c, const mo_obj_vec *v, uint32_t row);
+/**
+ * Appends rows [@p first, @p first + @p n) of @p v: the same bytes as that many
+ * mo_obj_colbuf_append_from() calls, without their per-row overhead when @p v is FLAT (one copy
+ * for fixed-size values without NULLs). MO_ENOMEM or MO_EINVAL (as append_from); on failure
+ * @p c holds a prefix of the rows.
+ */
+int mo_obj_colbuf_append_range(mo_obj_colbuf *c, const mo_obj_vec *v, uint32_t first, uint32_t n);
 /** A FLAT view of the buffer (borrowed). */
 void mo_obj_colbuf_view(mo_obj_vec *out, const mo_obj_colbuf *c);
 
