@@ -185,6 +185,11 @@ mo_digest128 mo_xxh3_stream_digest(const mo_xxh3_stream *s)
     return d;
 }
 
+void mo_xxh3_stream_copy(mo_xxh3_stream *dst, const mo_xxh3_stream *src)
+{
+    XXH3_copyState(dst->st, src->st);
+}
+
 void mo_xxh3_stream_free(mo_xxh3_stream *s)
 {
     if (!s)

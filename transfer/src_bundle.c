@@ -352,7 +352,7 @@ static void bundle_free(mo_src *s)
 
 static const struct mo_src_ops bundle_src_ops = {
     MO_SRC_OPS_VERSION, "bundle",    MO_SRC_LIST | MO_SRC_DIGEST, bundle_list, bundle_read,
-    bundle_identity,    bundle_free,                  NULL,
+    bundle_identity,    bundle_free,                  NULL,        NULL,        NULL,
 };
 
 int mo_src_bundle_open(mo_src **out, const char *path, mo_err *err)

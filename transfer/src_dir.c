@@ -185,7 +185,7 @@ static void dir_free(mo_src *s)
 
 static const struct mo_src_ops dir_src_ops = {
     MO_SRC_OPS_VERSION, "dir", MO_SRC_SEEK | MO_SRC_LIST, dir_list, dir_read, dir_identity,
-    dir_free, NULL,
+    dir_free, NULL, NULL, NULL,
 };
 
 int mo_src_dir_open(mo_src **out, const char *path, mo_err *err)

@@ -5,25 +5,32 @@
  * the same snapshot), live objects only, each sized by its chunk-0 metadata. The chunk size C
  * is not on the wire: it is learnt from the length of chunk 1 of the first multi-chunk object
  * (kept and served to the copier, never fetched twice) and recorded in the identity.
+ * The sync engine's source (sync_src.c) is this one with a given object list
+ * (mo_src_mysql__open_given): no snapshot, no listing, its own identity.
  * Connections: a small pool, one per object in flight (-j) plus one per prefetch in flight.
  * No password in spec or identity.
  *
+ * No copy: borrow() hands the copier the chunk where libmysqlclient received it (the row in
+ * the connection's receive buffer, mo_up_get_object_hold); release() checks that the reply
+ * ended there and returns the connection to the pool. read() is borrow + copy + release.
+ *
  * Prefetch (MO_UPSTREAM_PREFETCH = D, default 2, 0 disables, at most PF_MAX): the copier reads
  * an object's chunks in order, one worker thread per object. When it asks for chunk k, chunks
- * k+1..k+D are fetched in background threads, each on its own pooled connection into its own
- * chunk buffer, and handed over (copied into the copier's buffer) when asked for. Per object in
- * flight ("lane") there are at most D prefetch buffers, so with the copier's own buffer at most
- * D+1 chunk buffers per object (plus, per connection, libmysqlclient's net buffer, which grows
- * to one chunk); the D buffers stay with the lane and are reused by the next object. A read of
- * any other chunk than the lane's next one (resume, a retry after an error, a restart) first
- * joins and discards the lane's prefetches; so does an error and the last chunk. Every check of
- * a synchronous fetch (exact length, total size/chunks vs chunk 0) applies to prefetched chunks
- * when they are fetched; an error of a prefetch is returned by the read that asks for its chunk.
+ * k+1..k+D are fetched in background threads, each on its own pooled connection, which keeps
+ * the received row until the copier asks for that chunk and borrows it. Per object in flight
+ * ("lane") there are at most D prefetches, so at most D+1 connections holding a chunk each
+ * (libmysqlclient's receive buffer grows to one chunk and stays with the pooled connection).
+ * A read of any other chunk than the lane's next one (resume, a retry after an error, a
+ * restart) first joins and discards the lane's prefetches; so does an error and the last
+ * chunk. Every check of a synchronous fetch (exact length, total size/chunks vs chunk 0)
+ * applies to prefetched chunks when they are fetched; an error of a prefetch is returned by
+ * the read that asks for its chunk.
  * MO_TEST_READ_COUNTER counts payload handed to the copier (a synchronous fetch, a prefetched
  * chunk when it is asked for, chunk 1 cached to learn the chunk size when it is received): the
  * D chunks prefetched per object and dropped by a kill are not in it (mo_kill.sh's bound of
  * kills x chunk size re-fetched would not hold with them: a kill then wastes up to
- * (1 + D) x objects in flight chunks). */
+ * (1 + D) x objects in flight chunks). MO_TEST_FETCH_LOG (given lists, tests): each object
+ * whose last chunk was handed out is appended to that file by name. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -36,9 +43,11 @@
 #include <unistd.h>
 
 #include "mo/hash.h"
+#include "mo/sync.h"
 #include "mo/sys.h"
 #include "mo/upstream.h"
 #include "mo/xfer.h"
+#include "xfer_int.h"
 
 #define POOL_MAX 32
 #define PF_MAX 8    /* largest prefetch depth */
@@ -47,13 +56,15 @@
 struct up_src;
 struct pf_lane;
 
-/* one prefetched chunk: k = 0 empty, else in flight (thread th) until joined */
+/* one prefetched chunk: k = 0 empty, else in flight (thread th) until joined; after the join
+ * with rc == MO_OK, up holds the chunk's row at data until it is handed over or dropped */
 typedef struct pf_slot {
     struct pf_lane *lane;
     int64_t k;
     size_t n;
     pthread_t th;
-    uint8_t *buf; /* chunk buffer, allocated at first use, kept with the lane */
+    mo_up *up;
+    const uint8_t *data;
     int rc;
     mo_err err;
 } pf_slot;
@@ -67,6 +78,12 @@ typedef struct pf_lane {
     pf_slot slot[PF_MAX]; /* chunk k lives in slot k % D */
 } pf_lane;
 
+/* what a borrow lends: a connection holding the row, or the cached chunk 1 (own) */
+typedef struct up_lend {
+    mo_up *up;
+    uint8_t *own;
+} up_lend;
+
 typedef struct up_obj {
     char name[MO_OBJ_NAME_STR_LEN + 1];
     uint64_t size;
@@ -76,7 +93,7 @@ typedef struct up_obj {
 
 typedef struct up_src {
     mo_up_uri uri;
-    char base[900]; /* mysql://[acct#]user@host:port, no password */
+    char base[900]; /* mysql://[acct#]user@host:port, no password (given lists: the caller's) */
     char *password;
     mo_up_opts opts;
     char ssl_ca[1024], ssl_mode[32];
@@ -92,6 +109,7 @@ typedef struct up_src {
     char cache_name[MO_OBJ_NAME_STR_LEN + 1]; /* chunk 1 fetched to learn the chunk size */
     uint8_t *cache;
     size_t cache_len;
+    bool given;        /* object list given (sync): no snapshot, no listing */
     uint64_t *counter; /* test seam: MO_TEST_READ_COUNTER (payload fetched, across runs) */
     unsigned depth;    /* prefetch depth D */
     pf_lane *lanes;    /* PF_LANES, allocated at first use; guarded by mu (used flags) */
@@ -108,7 +126,7 @@ static int pool_get(up_src *u, mo_up **out, mo_err *err)
     }
     pthread_mutex_unlock(&u->mu);
     int rc = mo_up_connect(out, u->base, u->password, &u->opts, err);
-    if (rc < 0)
+    if (rc < 0 && !u->given) /* a given URI may carry a password */
         mo_err_prefix(err, "%s: ", u->base);
     return rc;
 }
@@ -315,6 +333,39 @@ static int learn_chunk(up_src *u, mo_up *up, mo_err *err)
     return MO_OK;
 }
 
+/* Appends object @p name to u->objs (which has room), sized by its chunk-0 metadata. */
+static int obj_add(up_src *u, mo_up *up, const char *name, const uint8_t *stats, mo_err *err)
+{
+    up_obj *o = &u->objs[u->n];
+    snprintf(o->name, sizeof(o->name), "%s", name);
+    memcpy(o->stats, stats, sizeof(o->stats));
+    mo_up_chunk meta;
+    int rc = mo_up_get_object(up, &meta, NULL, 0, u->uri.pubacct, u->uri.pubname, o->name, 0,
+                              err);
+    if (rc < 0)
+        return rc;
+    o->size = meta.total_size;
+    o->chunks = meta.total_chunks;
+    u->n++;
+    return MO_OK;
+}
+
+/* Sorts u->objs by name (up_borrow's bsearch); a name twice is an error: the upstream's
+ * listing (MO_EUPSTREAM) or the caller's given list (MO_EINVAL). */
+static int objs_sort(up_src *u, mo_err *err)
+{
+    qsort(u->objs, u->n, sizeof(*u->objs), cmp_obj);
+    for (size_t i = 1; i < u->n; i++) {
+        if (strcmp(u->objs[i].name, u->objs[i - 1].name))
+            continue;
+        if (u->given)
+            return mo_err_set(err, MO_EINVAL, "object %s asked for twice", u->objs[i].name);
+        return mo_err_set(err, MO_EUPSTREAM, "object_list: object %s listed twice",
+                          u->objs[i].name);
+    }
+    return MO_OK;
+}
+
 /* Snapshot(s), object list, chunk-0 sizes, chunk size: done once, before the copier asks for
  * the chunk size (which it does before listing). */
 static int prepare(mo_src *s, mo_err *err)
@@ -366,24 +417,11 @@ static int prepare(mo_src *s, mo_err *err)
     for (size_t i = 0; i < nall; i++) {
         if (all[i].deleted)
             continue;
-        up_obj *o = &u->objs[u->n];
-        memcpy(o->name, all[i].name, sizeof(o->name));
-        memcpy(o->stats, all[i].stats_raw, sizeof(o->stats));
-        mo_up_chunk meta;
-        if ((rc = mo_up_get_object(up, &meta, NULL, 0, u->uri.pubacct, u->uri.pubname, o->name, 0,
-                                   err)) < 0)
+        if ((rc = obj_add(u, up, all[i].name, all[i].stats_raw, err)) < 0)
             goto out;
-        o->size = meta.total_size;
-        o->chunks = meta.total_chunks;
-        u->n++;
     }
-    qsort(u->objs, u->n, sizeof(*u->objs), cmp_obj);
-    for (size_t i = 1; i < u->n; i++)
-        if (!strcmp(u->objs[i].name, u->objs[i - 1].name)) {
-            rc = mo_err_set(err, MO_EUPSTREAM, "object_list: object %s listed twice",
-                            u->objs[i].name);
-            goto out;
-        }
+    if ((rc = objs_sort(u, err)) < 0)
+        goto out;
     if ((rc = learn_chunk(u, up, err)) < 0 || (rc = set_identity(u, err)) < 0)
         goto out;
     if (u->cache)
@@ -413,34 +451,47 @@ static int up_list(mo_src *s, mo_obj_ref_cb cb, void *payload, uint64_t *ignored
     return rc;
 }
 
-/* Fetches chunk k of o into buf (exactly n bytes) on a pooled connection, with every check.
- * @p counted: add the payload to MO_TEST_READ_COUNTER now (synchronous fetches; a prefetched
- * chunk is counted when it is handed to the copier). */
-static int fetch_chunk(up_src *u, const up_obj *o, int64_t k, void *buf, size_t n, bool counted,
-                       mo_err *err)
+/* Fetches chunk k of o (exactly n bytes) on a pooled connection, with every check, and keeps
+ * the row: on success *up_out holds it at *data (hand it back with chunk_done). */
+static int hold_chunk(up_src *u, const up_obj *o, int64_t k, size_t n, mo_up **up_out,
+                      const uint8_t **data, mo_err *err)
 {
+    *up_out = NULL;
     mo_up *up;
     int rc = pool_get(u, &up, err);
     if (rc < 0)
         return rc;
     mo_up_chunk meta;
-    rc = mo_up_get_object(up, &meta, buf, n, u->uri.pubacct, u->uri.pubname, o->name, k, err);
-    pool_put(u, up);
-    if (rc < 0)
+    rc = mo_up_get_object_hold(up, &meta, n, u->uri.pubacct, u->uri.pubname, o->name, k, err);
+    if (rc == MO_OK && (meta.total_size != o->size || meta.total_chunks != o->chunks))
+        rc = mo_err_set(err, MO_EUPSTREAM,
+                        "get_object %s chunk %" PRId64 ": total_size %" PRIu64 "/total_chunks %"
+                        PRId64 " differ from chunk 0's %" PRIu64 "/%" PRId64,
+                        o->name, k, meta.total_size, meta.total_chunks, o->size, o->chunks);
+    else if (rc == MO_OK && meta.len != n)
+        rc = mo_err_set(err, MO_EUPSTREAM,
+                        "get_object %s chunk %" PRId64 ": %zu bytes, want %zu (chunk size %" PRIu64
+                        ", total_size %" PRIu64 ")",
+                        o->name, k, meta.len, n, u->chunk, o->size);
+    if (rc < 0) {
+        mo_up_free(up); /* a refused reply: the connection is not reused */
         return rc;
-    if (counted)
-        count(NULL, u, meta.len);
-    if (meta.total_size != o->size || meta.total_chunks != o->chunks)
-        return mo_err_set(err, MO_EUPSTREAM,
-                          "get_object %s chunk %" PRId64 ": total_size %" PRIu64 "/total_chunks %"
-                          PRId64 " differ from chunk 0's %" PRIu64 "/%" PRId64,
-                          o->name, k, meta.total_size, meta.total_chunks, o->size, o->chunks);
-    if (meta.len != n)
-        return mo_err_set(err, MO_EUPSTREAM,
-                          "get_object %s chunk %" PRId64 ": %zu bytes, want %zu (chunk size %" PRIu64
-                          ", total_size %" PRIu64 ")",
-                          o->name, k, meta.len, n, u->chunk, o->size);
+    }
+    *up_out = up;
+    *data = meta.data;
     return MO_OK;
+}
+
+/* Ends a held chunk: the reply must end after the row; the connection goes back to the pool
+ * (or is closed after an error). */
+static int chunk_done(up_src *u, mo_up *up, mo_err *err)
+{
+    int rc = mo_up_get_object_done(up, err);
+    if (rc < 0)
+        mo_up_free(up);
+    else
+        pool_put(u, up);
+    return rc;
 }
 
 static void *pf_thread(void *arg)
@@ -448,7 +499,7 @@ static void *pf_thread(void *arg)
     pf_slot *sl = arg;
     pf_lane *L = sl->lane;
     memset(&sl->err, 0, sizeof(sl->err));
-    sl->rc = fetch_chunk(L->u, L->o, sl->k, sl->buf, sl->n, false, &sl->err);
+    sl->rc = hold_chunk(L->u, L->o, sl->k, sl->n, &sl->up, &sl->data, &sl->err);
     return NULL;
 }
 
@@ -459,7 +510,8 @@ static size_t chunk_len(const up_src *u, const up_obj *o, int64_t k)
     return (size_t)(o->size - off < u->chunk ? o->size - off : u->chunk);
 }
 
-/* Waits for the lane's prefetches and drops them. Called by the lane's owner only. */
+/* Waits for the lane's prefetches and drops them (their rows with them). Called by the lane's
+ * owner only. */
 static void lane_discard(pf_lane *L, bool stale)
 {
     up_src *u = L->u;
@@ -468,6 +520,9 @@ static void lane_discard(pf_lane *L, bool stale)
         if (!sl->k)
             continue;
         pthread_join(sl->th, NULL);
+        if (sl->up)
+            chunk_done(u, sl->up, NULL);
+        sl->up = NULL;
         sl->k = 0;
         L->inflight--;
         if (stale) {
@@ -528,19 +583,12 @@ static void lane_launch(pf_lane *L, int64_t k)
             continue;
         if (sl->k) /* not expected: the lane keeps k+1..k+D only */
             lane_discard(L, true);
-        if (!sl->buf) {
-            sl->buf = mo_malloc((size_t)u->chunk);
-            if (!sl->buf)
-                return; /* no memory for prefetch: the copier's read fetches it itself */
-            pthread_mutex_lock(&u->mu);
-            u->st.buffers++;
-            pthread_mutex_unlock(&u->mu);
-        }
         sl->k = j;
         sl->n = chunk_len(u, o, j);
+        sl->up = NULL;
         if (pthread_create(&sl->th, NULL, pf_thread, sl) != 0) {
             sl->k = 0;
-            return;
+            return; /* no thread: the copier's read fetches it itself */
         }
         L->inflight++;
         pthread_mutex_lock(&u->mu);
@@ -551,14 +599,30 @@ static void lane_launch(pf_lane *L, int64_t k)
     }
 }
 
-static int up_read(mo_src *s, const char *name, uint64_t off, void *buf, size_t n, mo_err *err)
+static void fetch_log(const char *name)
 {
+    const char *p = getenv("MO_TEST_FETCH_LOG");
+    if (!p || !*p)
+        return;
+    FILE *f = fopen(p, "a");
+    if (f) {
+        fprintf(f, "%s\n", name);
+        fclose(f);
+    }
+}
+
+static int up_borrow(mo_src *s, const char *name, uint64_t off, size_t n, const void **p,
+                     void **token, mo_err *err)
+{
+    *p = NULL;
+    *token = NULL;
     up_src *u = s->ctx;
     up_obj key;
     snprintf(key.name, sizeof(key.name), "%s", name);
     const up_obj *o = u->n ? bsearch(&key, u->objs, u->n, sizeof(*u->objs), cmp_obj) : NULL;
     if (!o)
-        return mo_err_set(err, MO_ENOTFOUND, "%.60s: not in the upstream's object list", name);
+        return mo_err_set(err, MO_ENOTFOUND, "%.60s: not in the %s object list", name,
+                          u->given ? "iteration's" : "upstream's");
     uint64_t c = u->chunk;
     if (!c || off % c || off >= o->size)
         return mo_err_set(err, MO_EINVAL, "%s: read at %" PRIu64 " is not at a chunk boundary of %"
@@ -567,6 +631,9 @@ static int up_read(mo_src *s, const char *name, uint64_t off, void *buf, size_t 
     if (n != want)
         return mo_err_set(err, MO_EINVAL, "%s: read of %zu bytes at %" PRIu64 ", the chunk has %"
                           PRIu64, name, n, off, want);
+    up_lend *lend = mo_calloc(1, sizeof(*lend));
+    if (!lend)
+        return mo_err_set(err, MO_ENOMEM, "%s: borrow", name);
     int64_t k = (int64_t)(off / c) + 1;
     pf_lane *L = u->depth && o->chunks > 1 ? lane_get(u, o) : NULL;
     if (L && L->next != k)
@@ -575,9 +642,9 @@ static int up_read(mo_src *s, const char *name, uint64_t off, void *buf, size_t 
     int rc = MO_OK;
     pthread_mutex_lock(&u->mu);
     if (u->cache && k == 1 && !strcmp(u->cache_name, name) && u->cache_len == n) {
-        memcpy(buf, u->cache, n);
-        mo_free(u->cache);
+        lend->own = u->cache; /* counted when it was received */
         u->cache = NULL;
+        *p = lend->own;
         got = true;
     }
     pthread_mutex_unlock(&u->mu);
@@ -588,30 +655,62 @@ static int up_read(mo_src *s, const char *name, uint64_t off, void *buf, size_t 
         L->inflight--;
         got = true;
         rc = sl->rc;
-        if (rc < 0)
+        if (rc < 0) {
             *err = sl->err;
-        else {
-            memcpy(buf, sl->buf, n);
+        } else {
+            lend->up = sl->up;
+            *p = sl->data;
             count(s, u, n);
         }
+        sl->up = NULL;
         pthread_mutex_lock(&u->mu);
         u->st.handed++;
         pthread_mutex_unlock(&u->mu);
     }
     if (L && rc == MO_OK)
         lane_launch(L, k); /* before a synchronous fetch of k, so that they overlap with it */
-    if (!got)
-        rc = fetch_chunk(u, o, k, buf, n, true, err);
+    if (!got) {
+        const uint8_t *d = NULL;
+        if ((rc = hold_chunk(u, o, k, n, &lend->up, &d, err)) == MO_OK) {
+            *p = d;
+            count(s, u, n);
+        }
+    }
     if (L) {
         if (rc < 0 || k >= o->chunks)
             lane_release(L, rc < 0);
         else
             L->next = k + 1;
     }
+    if (rc < 0) {
+        mo_free(lend);
+        return rc;
+    }
+    __atomic_add_fetch(&s->bytes_read, n, __ATOMIC_RELAXED);
+    if (u->given && off + n == o->size)
+        fetch_log(name);
+    *token = lend;
+    return MO_OK;
+}
+
+static int up_release(mo_src *s, void *token, mo_err *err)
+{
+    up_lend *lend = token;
+    int rc = lend->up ? chunk_done(s->ctx, lend->up, err) : MO_OK;
+    mo_free(lend->own);
+    mo_free(lend);
+    return rc;
+}
+
+static int up_read(mo_src *s, const char *name, uint64_t off, void *buf, size_t n, mo_err *err)
+{
+    const void *p;
+    void *tok;
+    int rc = up_borrow(s, name, off, n, &p, &tok, err);
     if (rc < 0)
         return rc;
-    __atomic_add_fetch(&s->bytes_read, n, __ATOMIC_RELAXED);
-    return MO_OK;
+    memcpy(buf, p, n);
+    return up_release(s, tok, err);
 }
 
 void mo_src_mysql_prefetch_stats(mo_src *s, mo_src_mysql_pf_stats *out)
@@ -638,11 +737,8 @@ static uint64_t up_chunk_size(mo_src *s)
 static void up_free(mo_src *s)
 {
     up_src *u = s->ctx;
-    for (unsigned i = 0; u->lanes && i < PF_LANES; i++) {
+    for (unsigned i = 0; u->lanes && i < PF_LANES; i++)
         lane_discard(&u->lanes[i], false); /* an object the copier gave up on */
-        for (unsigned j = 0; j < PF_MAX; j++)
-            mo_free(u->lanes[i].slot[j].buf);
-    }
     mo_free(u->lanes);
     for (unsigned i = 0; i < u->nidle; i++)
         mo_up_free(u->idle[i]);
@@ -661,8 +757,8 @@ static void up_free(mo_src *s)
 }
 
 static const struct mo_src_ops up_src_ops = {
-    MO_SRC_OPS_VERSION, "mo", MO_SRC_LIST | MO_SRC_SEEK | MO_SRC_CHUNKS, up_list, up_read,
-    up_identity, up_free, up_chunk_size,
+    MO_SRC_OPS_VERSION, "mo",        MO_SRC_LIST | MO_SRC_SEEK | MO_SRC_CHUNKS, up_list, up_read,
+    up_identity,        up_free,     up_chunk_size,                             up_borrow, up_release,
 };
 
 static unsigned env_uint(const char *name, unsigned dflt)
@@ -675,7 +771,8 @@ static unsigned env_uint(const char *name, unsigned dflt)
     return *end || x > 3600000ul ? dflt : (unsigned)x;
 }
 
-int mo_src_mysql_open(mo_src **out, const char *spec, mo_err *err)
+/* A source handle before any setup (free with up_free): pool, lock, prefetch depth. */
+static int src_alloc(mo_src **out, mo_err *err)
 {
     *out = NULL;
     mo_src *s = mo_calloc(1, sizeof(*s));
@@ -688,7 +785,83 @@ int mo_src_mysql_open(mo_src **out, const char *spec, mo_err *err)
     pthread_mutex_init(&u->mu, NULL);
     s->ops = &up_src_ops;
     s->ctx = u;
-    int rc = mo_up_uri_parse(&u->uri, spec, err);
+    u->depth = env_uint("MO_UPSTREAM_PREFETCH", 2);
+    if (u->depth > PF_MAX)
+        u->depth = PF_MAX;
+    *out = s;
+    return MO_OK;
+}
+
+int mo_src_mysql__open_given(mo_src **out, const char *uri, const char *password,
+                             const mo_up_opts *opts, const char *pubacct, const char *pubname,
+                             const mo_sync_want *want, size_t n, mo_err *err)
+{
+    *out = NULL;
+    mo_src *s;
+    int rc = src_alloc(&s, err);
+    if (rc < 0)
+        return rc;
+    up_src *u = s->ctx;
+    u->given = true;
+    mo_up *up = NULL;
+    if (strlen(uri) >= sizeof(u->base) || strlen(pubacct) >= sizeof(u->uri.pubacct) ||
+        strlen(pubname) >= sizeof(u->uri.pubname)) {
+        rc = mo_err_set(err, MO_EINVAL, "sync source: URI or publication name too long");
+        goto fail;
+    }
+    snprintf(u->base, sizeof(u->base), "%s", uri);
+    snprintf(u->uri.pubacct, sizeof(u->uri.pubacct), "%s", pubacct);
+    snprintf(u->uri.pubname, sizeof(u->uri.pubname), "%s", pubname);
+    if (opts)
+        u->opts = *opts;
+    u->password = password ? mo_strdup(password) : NULL;
+    u->objs = mo_calloc(n ? n : 1, sizeof(*u->objs));
+    if ((password && !u->password) || !u->objs) {
+        rc = mo_err_set(err, MO_ENOMEM, "sync source");
+        goto fail;
+    }
+    if (n && (rc = pool_get(u, &up, err)) < 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++)
+        if ((rc = obj_add(u, up, want[i].name, want[i].stats, err)) < 0)
+            goto fail;
+    if ((rc = objs_sort(u, err)) < 0)
+        goto fail;
+    if (u->n && (rc = learn_chunk(u, up, err)) < 0)
+        goto fail;
+    if (!u->n)
+        u->chunk = 1;
+    if (up)
+        pool_put(u, up);
+    u->prepared = true;
+    *out = s;
+    return MO_OK;
+fail:
+    mo_up_free(up);
+    up_free(s);
+    return rc;
+}
+
+int mo_src_mysql__set_identity(mo_src *s, const char *identity, mo_err *err)
+{
+    up_src *u = s->ctx;
+    char *id = mo_strdup(identity);
+    if (!id)
+        return mo_err_set(err, MO_ENOMEM, "source identity");
+    mo_free(u->identity);
+    u->identity = id;
+    return MO_OK;
+}
+
+int mo_src_mysql_open(mo_src **out, const char *spec, mo_err *err)
+{
+    *out = NULL;
+    mo_src *s;
+    int rc = src_alloc(&s, err);
+    if (rc < 0)
+        return rc;
+    up_src *u = s->ctx;
+    rc = mo_up_uri_parse(&u->uri, spec, err);
     if (rc < 0)
         goto fail;
     if (u->uri.has_password) {
@@ -716,9 +889,6 @@ int mo_src_mysql_open(mo_src **out, const char *spec, mo_err *err)
     u->opts.backoff_base_ms = env_uint("MO_UPSTREAM_BACKOFF_MS", 0);
     u->opts.backoff_cap_ms = env_uint("MO_UPSTREAM_BACKOFF_CAP_MS", 0);
     u->opts.read_timeout = env_uint("MO_UPSTREAM_TIMEOUT", 0);
-    u->depth = env_uint("MO_UPSTREAM_PREFETCH", 2);
-    if (u->depth > PF_MAX)
-        u->depth = PF_MAX;
     u->opts.connect_timeout = u->opts.write_timeout = u->opts.read_timeout;
     const char *ca = getenv("MO_UPSTREAM_SSL_CA"), *mode = getenv("MO_UPSTREAM_SSL_MODE");
     if (ca && *ca) {

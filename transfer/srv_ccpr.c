@@ -720,6 +720,8 @@ static int cmd_object_list(mo_srv_conn *c, const tokv *t)
 
 /* ---------------- get_object ---------------- */
 
+#define SEND_PIECE ((size_t)256 << 10) /* read/send granule of a chunk (fits a core's L2) */
+
 static int cmd_get_object(mo_srv_conn *c, const tokv *t)
 {
     mo_srv *s = c->srv;
@@ -784,25 +786,31 @@ static int cmd_get_object(mo_srv_conn *c, const tokv *t)
     }
     const uint64_t off = ((uint64_t)idx - 1) * C;
     const size_t n = (size_t)(size - off < C ? size - off : C);
+    /* Streamed: the chunk is read and sent in SEND_PIECE pieces through one small buffer, so
+     * that the downstream receives while the server reads and memory does not follow the
+     * chunk size. The first piece is read before anything is sent (a missing or short object
+     * is a clean ERR); a read failure after the row began cannot be an ERR packet any more:
+     * the connection is closed (the downstream sees a lost connection and retries). */
+    const size_t cap = n < SEND_PIECE ? n : SEND_PIECE;
     mo_srv__chunk_acquire(s);
-    if (c->chunk_cap < n) {
+    if (c->chunk_cap < cap) {
         mo_free(c->chunk);
         c->chunk_cap = 0;
-        if (!(c->chunk = mo_malloc(n))) {
+        if (!(c->chunk = mo_malloc(cap))) {
             mo_srv__chunk_release(s);
-            return MO_ERR(c, "out of memory for a %zu-byte chunk", n);
+            return MO_ERR(c, "out of memory for a %zu-byte buffer", cap);
         }
-        c->chunk_cap = n;
+        c->chunk_cap = cap;
     }
-    rc = s->ops->object_read(s->ctx, name, off, c->chunk, n, &e);
+    rc = s->ops->object_read(s->ctx, name, off, c->chunk, cap, &e);
     if (rc < 0) {
         mo_srv__chunk_release(s);
         return MO_ERR(c, "failed to read file %s: %s", name, e.msg);
     }
     const mo_srv_fault *f = &s->opts.fault;
-    if (f->corrupt_times && (uint64_t)idx == f->corrupt_chunk && f->corrupt_off < n &&
-        atomic_fetch_add(&s->fault_corrupt, 1) < f->corrupt_times)
-        c->chunk[f->corrupt_off] ^= 0xff;
+    const bool corrupt = f->corrupt_times && (uint64_t)idx == f->corrupt_chunk &&
+                         f->corrupt_off < n &&
+                         atomic_fetch_add(&s->fault_corrupt, 1) < f->corrupt_times;
     size_t send_n = n;
     bool drop = false;
     if (f->drop_times && atomic_fetch_add(&s->fault_drop, 1) < f->drop_times) {
@@ -810,7 +818,6 @@ static int cmd_get_object(mo_srv_conn *c, const tokv *t)
         if (f->drop_after < send_n)
             send_n = (size_t)f->drop_after;
     }
-    /* the row is streamed straight from the chunk buffer, split into 16 MiB-1 packets */
     uint8_t le[9];
     size_t lel = mo_srv__lenenc(le, n);
     uint64_t row = lel + n;
@@ -819,9 +826,25 @@ static int cmd_get_object(mo_srv_conn *c, const tokv *t)
         row += mo_srv__lenenc(t9, tail[i].len) + tail[i].len;
     }
     if ((rc = mo_srv__rs_begin(c, cc, 5)) < 0 || (rc = mo_srv__pw_begin(c, row)) < 0 ||
-        (rc = mo_srv__pw_put(c, le, lel)) < 0 || (rc = mo_srv__pw_put(c, c->chunk, send_n)) < 0)
+        (rc = mo_srv__pw_put(c, le, lel)) < 0)
         goto out;
-    atomic_fetch_add(&s->st_chunk, send_n);
+    for (size_t done = 0; done < send_n;) {
+        const size_t k = n - done < cap ? n - done : cap; /* bytes of this piece */
+        if (done && (rc = s->ops->object_read(s->ctx, name, off + done, c->chunk, k, &e)) < 0) {
+            if (s->opts.log)
+                fprintf(stderr, "moupstream: conn %u: reading %s at %" PRIu64 ": %s; closing\n",
+                        c->id, name, off + done, e.msg);
+            c->broken = true;
+            goto out;
+        }
+        if (corrupt && f->corrupt_off >= done && f->corrupt_off < done + k)
+            c->chunk[f->corrupt_off - done] ^= 0xff;
+        const size_t put = send_n - done < k ? send_n - done : k;
+        if ((rc = mo_srv__pw_put(c, c->chunk, put)) < 0)
+            goto out;
+        atomic_fetch_add(&s->st_chunk, put);
+        done += put;
+    }
     if (drop) {
         mo_srv__flush(c);
         c->broken = true;

@@ -6,6 +6,7 @@
  * errors (the connection state is unknown then). Connector/C negotiates classic EOF packets
  * and treats 0xFE only in packets of <= 8 bytes as a terminator, so a >= 16 MiB BLOB row
  * whose lenenc prefix is 0xFE is read as a row (§2.1). */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -755,6 +756,7 @@ struct mo_up {
     uint64_t rng;
     uint64_t statements, reconnects;
     bool connected_once;
+    MYSQL_RES *held; /* mo_up_get_object_hold's reply, its row borrowed by the caller */
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -782,6 +784,10 @@ static void sleep_ms(uint64_t ms)
 
 static void up_close(mo_up *up)
 {
+    if (up->held) {
+        mysql_free_result(up->held);
+        up->held = NULL;
+    }
     if (up->my) {
         mysql_close(up->my);
         up->my = NULL;
@@ -894,6 +900,24 @@ static void backoff(mo_up *up, unsigned attempt)
                               up->o.jitter_ms ? up->o.jitter_ms : 200, &up->rng));
 }
 
+/* The reply's column count (1..64) with their wire types in types[]; 0 after an error (the
+ * result freed, the connection closed, detail in @p err). */
+static unsigned res_types(mo_up *up, MYSQL_RES *res, unsigned types[64], const char *label,
+                          mo_err *err)
+{
+    const unsigned nf = mysql_num_fields(res);
+    const MYSQL_FIELD *f = mysql_fetch_fields(res);
+    if (nf == 0 || nf > 64) {
+        mysql_free_result(res);
+        up_close(up);
+        mo_err_set(err, MO_EUPSTREAM, "%s: reply has %u columns", label, nf);
+        return 0;
+    }
+    for (unsigned i = 0; i < nf; i++)
+        types[i] = (unsigned)f[i].type;
+    return nf;
+}
+
 static int query_once(mo_up *up, const char *label, const char *sql, row_fn fn, void *ctx,
                       unsigned *nrows, mo_err *err)
 {
@@ -909,16 +933,10 @@ static int query_once(mo_up *up, const char *label, const char *sql, row_fn fn, 
             return up_fail(up, label, err);
         return MO_OK; /* OK packet, no result set */
     }
-    unsigned nf = mysql_num_fields(res);
-    MYSQL_FIELD *f = mysql_fetch_fields(res);
     unsigned types[64];
-    if (nf > 64) {
-        mysql_free_result(res);
-        up_close(up);
-        return mo_err_set(err, MO_EUPSTREAM, "%s: reply has %u columns", label, nf);
-    }
-    for (unsigned i = 0; i < nf; i++)
-        types[i] = (unsigned)f[i].type;
+    const unsigned nf = res_types(up, res, types, label, err);
+    if (!nf)
+        return MO_EUPSTREAM;
     MYSQL_ROW row;
     rc = MO_OK;
     while ((row = mysql_fetch_row(res))) {
@@ -1380,6 +1398,90 @@ static int chunk_row(void *ctx, const mo_up_row *r, mo_err *err)
         memcpy(c->buf, c->meta->data, c->meta->len);
     c->meta->data = NULL;
     return MO_OK;
+}
+
+/* One attempt of mo_up_get_object_hold: the statement, then its first row only. */
+static int hold_once(mo_up *up, const char *sql, chunk_ctx *c, mo_err *err)
+{
+    int rc;
+    if (!up->my && (rc = up_open(up, err)) < 0)
+        return rc;
+    up->statements++;
+    if (mysql_real_query(up->my, sql, (unsigned long)strlen(sql)))
+        return up_fail(up, "get_object", err);
+    MYSQL_RES *res = mysql_use_result(up->my);
+    if (!res) {
+        if (mysql_errno(up->my))
+            return up_fail(up, "get_object", err);
+        return mo_err_set(err, MO_EUPSTREAM, "get_object %s chunk %" PRId64 ": no result set",
+                          c->object, c->index);
+    }
+    unsigned types[64];
+    const unsigned nf = res_types(up, res, types, "get_object", err);
+    if (!nf)
+        return MO_EUPSTREAM;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (!row) {
+        rc = mysql_errno(up->my)
+                 ? up_fail(up, "get_object", err)
+                 : mo_err_set(err, MO_EUPSTREAM, "get_object %s chunk %" PRId64 ": 0 rows, want 1",
+                              c->object, c->index);
+        mysql_free_result(res);
+        return rc;
+    }
+    mo_up_row r = {nf, types, row, mysql_fetch_lengths(res)};
+    if ((rc = mo_up_parse_object_row(c->meta, &r, c->index, err)) < 0)
+        mo_err_prefix(err, "object %s: ", c->object);
+    else if (c->meta->len > c->cap)
+        rc = mo_err_set(err, MO_EUPSTREAM,
+                        "get_object %s chunk %" PRId64 ": %zu bytes, more than the %zu expected",
+                        c->object, c->index, c->meta->len, c->cap);
+    if (rc < 0) {
+        /* a reply we refuse: do not drain what may be a hostile stream */
+        mysql_free_result(res);
+        up_close(up);
+        return rc;
+    }
+    up->held = res;
+    return MO_OK;
+}
+
+int mo_up_get_object_hold(mo_up *up, mo_up_chunk *meta, size_t cap, const char *pubacct,
+                          const char *pubname, const char *object, int64_t index, mo_err *err)
+{
+    assert(!up->held && index >= 1);
+    char sql[STMT_CAP];
+    chunk_ctx c = {meta, NULL, cap, index, object};
+    memset(meta, 0, sizeof(*meta));
+    int rc = mo_up_stmt_get_object(sql, sizeof(sql), pubacct, pubname, object, index, err);
+    if (rc < 0)
+        return rc;
+    const int max = attempts_max(up);
+    for (int a = 0;; a++) {
+        rc = hold_once(up, sql, &c, err);
+        if (rc != MO_EAGAIN || a + 1 >= max)
+            return rc;
+        backoff(up, (unsigned)a);
+    }
+}
+
+int mo_up_get_object_done(mo_up *up, mo_err *err)
+{
+    MYSQL_RES *res = up->held;
+    if (!res)
+        return MO_OK;
+    up->held = NULL;
+    int rc = MO_OK;
+    if (mysql_fetch_row(res)) {
+        rc = mo_err_set(err, MO_EUPSTREAM, "get_object: more than one row");
+        mysql_free_result(res);
+        up_close(up);
+        return rc;
+    }
+    if (mysql_errno(up->my))
+        rc = up_fail(up, "get_object", err);
+    mysql_free_result(res);
+    return rc;
 }
 
 int mo_up_get_object(mo_up *up, mo_up_chunk *meta, void *buf, size_t cap, const char *pubacct,

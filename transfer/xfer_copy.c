@@ -90,7 +90,16 @@ static void account(xfer *x, uint64_t fetched, uint64_t done_bytes, bool object_
     pthread_mutex_unlock(&x->mu);
 }
 
-/* Reads from the source, retrying transient failures with exponential backoff + jitter. */
+/* The pause before retry @p a of a transient failure: exponential backoff + jitter. */
+static void retry_pause(unsigned a)
+{
+    double back = 0.1 * (double)(1u << (a < 6 ? a : 6));
+    if (back > 5)
+        back = 5;
+    sleep_s(back * (0.5 + (double)(rand() % 1000) / 1000.0));
+}
+
+/* Reads from the source, retrying transient failures. */
 static int src_read_retry(xfer *x, const char *name, uint64_t off, void *buf, size_t n, mo_err *err)
 {
     unsigned tries = x->o.retries ? x->o.retries : 5;
@@ -98,10 +107,66 @@ static int src_read_retry(xfer *x, const char *name, uint64_t off, void *buf, si
         int rc = x->src->ops->read(x->src, name, off, buf, n, err);
         if (rc != MO_EAGAIN || a >= tries)
             return rc;
-        double back = 0.1 * (double)(1u << (a < 6 ? a : 6));
-        if (back > 5)
-            back = 5;
-        sleep_s(back * (0.5 + (double)(rand() % 1000) / 1000.0));
+        retry_pause(a);
+    }
+}
+
+#define IO_PIECE ((size_t)256 << 10) /* hash and write granule: stays in a core's cache */
+
+/* Hashes (chunk XXH3-64, object XXH3-128) and writes bytes [off, off+n) held at @p p, piece by
+ * piece, so that each byte is read from memory once and hashed and written from the cache. */
+static int hash_write(xfer *x, mo_sink_obj *so, uint64_t off, const uint8_t *p, size_t n,
+                      mo_xxh3_64_stream *ch64, mo_xxh3_stream *hs, mo_err *err)
+{
+    for (size_t done = 0; done < n;) {
+        const size_t k = n - done < IO_PIECE ? n - done : IO_PIECE;
+        mo_xxh3_64_stream_update(ch64, p + done, k);
+        mo_xxh3_stream_update(hs, p + done, k);
+        int rc = x->sink->ops->write(so, off + done, p + done, k, err);
+        if (rc < 0)
+            return rc;
+        done += k;
+    }
+    return MO_OK;
+}
+
+/* One whole chunk: borrowed from the source when it lends its bytes (no copy into @p buf),
+ * else read into @p buf; then hashed and written (hash_write; ch64 is reset here). A failed
+ * release (the source learnt after the bytes that the reply was bad) restores the object hash
+ * from @p save and, when transient, fetches the chunk again like src_read_retry. */
+static int fetch_chunk(xfer *x, mo_sink_obj *so, const char *name, uint64_t off, size_t n,
+                       uint8_t *buf, mo_xxh3_64_stream *ch64, mo_xxh3_stream *hs,
+                       mo_xxh3_stream *save, mo_err *err)
+{
+    const struct mo_src_ops *ops = x->src->ops;
+    mo_xxh3_64_stream_reset(ch64);
+    if (ops->version < 3 || !ops->borrow || !ops->release) {
+        int rc = src_read_retry(x, name, off, buf, n, err);
+        return rc < 0 ? rc : hash_write(x, so, off, buf, n, ch64, hs, err);
+    }
+    const unsigned tries = x->o.retries ? x->o.retries : 5;
+    mo_xxh3_stream_copy(save, hs);
+    for (unsigned a = 0;; a++) {
+        const void *p;
+        void *tok;
+        int rc = ops->borrow(x->src, name, off, n, &p, &tok, err);
+        if (rc == MO_OK) {
+            rc = hash_write(x, so, off, p, n, ch64, hs, err);
+            mo_err rel_err;
+            mo_err_clear(&rel_err);
+            const int rel = ops->release(x->src, tok, &rel_err);
+            if (rc < 0)
+                return rc; /* the sink failed: not the source's fault, not retried */
+            if ((rc = rel) < 0) {
+                if (err)
+                    *err = rel_err;
+                mo_xxh3_stream_copy(hs, save);
+                mo_xxh3_64_stream_reset(ch64);
+            }
+        }
+        if (rc != MO_EAGAIN || a >= tries)
+            return rc;
+        retry_pause(a);
     }
 }
 
@@ -320,13 +385,14 @@ static int copy_object(xfer *x, const mo_obj_ref *ref, uint8_t *buf, mo_err *err
     uint64_t part;
     if ((rc = x->sink->ops->begin(x->sink, &so, ref, &part, err)) < 0)
         return rc;
-    mo_xxh3_stream *hs = NULL;
+    mo_xxh3_stream *hs = NULL, *save = NULL;
     mo_xxh3_64_stream *ch64 = NULL;
     struct mo_ckpt_chunk *ch = NULL;
     uint32_t nch = 0;
     bool done_rec;
     mo_digest128 jd;
-    if (mo_xxh3_stream_new(&hs) < 0 || mo_xxh3_64_stream_new(&ch64) < 0 ||
+    if (mo_xxh3_stream_new(&hs) < 0 || mo_xxh3_stream_new(&save) < 0 ||
+        mo_xxh3_64_stream_new(&ch64) < 0 ||
         journal_chunks(x, ref->name, &ch, &nch, &done_rec, &jd) < 0) {
         rc = mo_err_set(err, MO_ENOMEM, "%s: resume state", ref->name);
         goto out;
@@ -353,7 +419,6 @@ static int copy_object(xfer *x, const mo_obj_ref *ref, uint8_t *buf, mo_err *err
             fprintf(stderr, "mosync: %s: chunk %" PRIu64 " of the part file fails its digest; "
                             "fetching it again\n", ref->name, idx);
         }
-        uint64_t h;
         if (x->piece && n > x->piece) {
             /* seekable sources: read, hash and write in cache-sized pieces; the chunk stays
              * the unit of checksums and journal records */
@@ -361,21 +426,14 @@ static int copy_object(xfer *x, const mo_obj_ref *ref, uint8_t *buf, mo_err *err
             for (size_t done = 0; done < n;) {
                 size_t k = n - done < x->piece ? n - done : x->piece;
                 if ((rc = src_read_retry(x, ref->name, off + done, buf, k, err)) < 0 ||
-                    (rc = x->sink->ops->write(so, off + done, buf, k, err)) < 0)
+                    (rc = hash_write(x, so, off + done, buf, k, ch64, hs, err)) < 0)
                     goto out;
-                mo_xxh3_64_stream_update(ch64, buf, k);
-                mo_xxh3_stream_update(hs, buf, k);
                 done += k;
             }
-            h = mo_xxh3_64_stream_digest(ch64);
-        } else {
-            if ((rc = src_read_retry(x, ref->name, off, buf, n, err)) < 0)
-                goto out;
-            h = mo_xxh3_64(buf, n);
-            mo_xxh3_stream_update(hs, buf, n);
-            if ((rc = x->sink->ops->write(so, off, buf, n, err)) < 0)
-                goto out;
+        } else if ((rc = fetch_chunk(x, so, ref->name, off, n, buf, ch64, hs, save, err)) < 0) {
+            goto out;
         }
+        const uint64_t h = mo_xxh3_64_stream_digest(ch64);
         fetched += n;
         if (x->ck) {
             /* written after the chunk: a killed process loses at most the chunk in flight */
@@ -433,6 +491,7 @@ out:
         x->sink->ops->close(so);
     mo_free(ch);
     mo_xxh3_stream_free(hs);
+    mo_xxh3_stream_free(save);
     mo_xxh3_64_stream_free(ch64);
     return rc;
 }

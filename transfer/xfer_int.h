@@ -41,4 +41,20 @@ int mo_xfer__manifest_parse(mo_xfer__manifest *out, const void *p, size_t n, con
 long mo_xfer__manifest_find(const mo_xfer__manifest *m, const char *name);
 void mo_xfer__manifest_dispose(mo_xfer__manifest *m);
 
+/* ---------------- src_mysql.c, given object lists (the sync engine's source) ---------------- */
+
+struct mo_sync_want;
+struct mo_up_opts;
+/**
+ * The `mo` source serving exactly @p want (borrowed, n objects; sizes from get_object chunk 0,
+ * the chunk size learnt as for a listing) over connections to @p uri + @p password with
+ * @p opts. No snapshot, no listing; the identity is set by the caller
+ * (mo_src_mysql__set_identity) before the copier runs.
+ */
+int mo_src_mysql__open_given(mo_src **out, const char *uri, const char *password,
+                             const struct mo_up_opts *opts, const char *pubacct,
+                             const char *pubname, const struct mo_sync_want *want, size_t n,
+                             mo_err *err);
+int mo_src_mysql__set_identity(mo_src *s, const char *identity, mo_err *err);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mo/hash.h"
 #include "mo/sys.h"
 #include "mo/xfer.h"
 #include "mo_test.h"
@@ -63,7 +64,8 @@ static void fake_free(mo_src *s)
 }
 
 static struct mo_src_ops fake_ops = {MO_SRC_OPS_VERSION, "fake", MO_SRC_SEEK | MO_SRC_LIST,
-                                     fake_list, fake_read, fake_identity, fake_free, NULL};
+                                     fake_list, fake_read, fake_identity, fake_free, NULL,
+                                     NULL, NULL};
 
 /* Two real objects (the copier verifies before publishing). */
 static void fake_init(fake *f, mo_src *s)
@@ -169,6 +171,94 @@ static void test_xfer__retry_transient(void)
     fake_dispose(&f);
 }
 
+/* Lending (borrow/release): a release may fail after the bytes were hashed and written (the
+ * source learnt only then that the reply was bad): the copier must fetch the chunk again and
+ * keep the object hash as if the bad bytes had never been seen (the source's digest is
+ * checked). The bad borrows hand out damaged bytes. */
+typedef struct lend_tok {
+    uint8_t *bad; /* a damaged copy, or NULL when the bytes are the fake's own */
+    bool fail;
+} lend_tok;
+
+static unsigned lend_fail_left, lend_borrows, lend_outstanding;
+
+static int fake_borrow(mo_src *s, const char *name, uint64_t off, size_t n, const void **p,
+                       void **token, mo_err *err)
+{
+    fake *f = s->ctx;
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(f->refs[i].name, name))
+            continue;
+        lend_tok *t = calloc(1, sizeof(*t));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        lend_borrows++;
+        lend_outstanding++;
+        if (lend_fail_left) {
+            lend_fail_left--;
+            t->fail = true;
+            t->bad = malloc(n);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(t->bad);
+            memcpy(t->bad, f->data[i] + off, n);
+            t->bad[n / 2] ^= 0x5a;
+        }
+        *p = t->bad ? t->bad : f->data[i] + off;
+        *token = t;
+        s->bytes_read += n;
+        return MO_OK;
+    }
+    return mo_err_set(err, MO_ENOTFOUND, "%s", name);
+}
+
+static int fake_release(mo_src *s, void *token, mo_err *err)
+{
+    (void)s;
+    lend_tok *t = token;
+    const bool fail = t->fail;
+    free(t->bad);
+    free(t);
+    lend_outstanding--;
+    return fail ? mo_err_set(err, MO_EAGAIN, "a second row after the chunk (transient)") : MO_OK;
+}
+
+static void test_xfer__borrow_release_failure(void)
+{
+    fake f;
+    mo_src s;
+    fake_init(&f, &s);
+    struct mo_src_ops lend_ops = fake_ops;
+    lend_ops.borrow = fake_borrow;
+    lend_ops.release = fake_release;
+    s.ops = &lend_ops;
+    for (size_t i = 0; i < f.n; i++) {
+        f.refs[i].has_digest = true;
+        f.refs[i].digest = mo_xxh3_128(f.data[i], f.refs[i].size);
+    }
+    const char *dir = mo_test_tmpdir("xfer");
+    mo_sink *k;
+    MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+    mo_xfer_opts o = opts_small();
+    mo_xfer_stats st;
+    lend_fail_left = 3; /* within the retry budget */
+    lend_borrows = lend_outstanding = 0;
+    MO_ASSERT_OK(mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT(same_file(dir, &f, 0) && same_file(dir, &f, 1));
+    CU_ASSERT_EQUAL(st.objects_copied, 2);
+    CU_ASSERT_EQUAL(lend_outstanding, 0);
+    const uint64_t chunks = (f.refs[0].size + 4095) / 4096 + (f.refs[1].size + 4095) / 4096;
+    CU_ASSERT_EQUAL(lend_borrows, chunks + 3);
+    CU_ASSERT_EQUAL(f.reads, 0); /* nothing copied through read() */
+    mo_sink_free(k);
+    /* beyond the budget: MO_EAGAIN surfaces, nothing outstanding */
+    dir = mo_test_tmpdir("xfer");
+    MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+    lend_fail_left = 100;
+    MO_ASSERT_RC(MO_EAGAIN, mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT_EQUAL(lend_outstanding, 0);
+    lend_fail_left = 0;
+    mo_sink_free(k);
+    fake_dispose(&f);
+}
+
 static void test_xfer__skip_same_and_replace_damaged(void)
 {
     fake f;
@@ -264,6 +354,7 @@ static void test_xfer__oom_loop(void)
 
 static CU_TestInfo xfer_tests[] = {
     {"test_xfer__retry_transient", test_xfer__retry_transient},
+    {"test_xfer__borrow_release_failure", test_xfer__borrow_release_failure},
     {"test_xfer__skip_same_and_replace_damaged", test_xfer__skip_same_and_replace_damaged},
     {"test_xfer__short_source_and_bad_digest", test_xfer__short_source_and_bad_digest},
     {"test_xfer__hostile_name", test_xfer__hostile_name},

@@ -29,6 +29,8 @@ typedef struct mo_xxh3_stream mo_xxh3_stream;
 int mo_xxh3_stream_new(mo_xxh3_stream **out);
 void mo_xxh3_stream_update(mo_xxh3_stream *s, const void *p, size_t n);
 mo_digest128 mo_xxh3_stream_digest(const mo_xxh3_stream *s);
+/** Sets @p dst to the state of @p src (both from mo_xxh3_stream_new): a save point. */
+void mo_xxh3_stream_copy(mo_xxh3_stream *dst, const mo_xxh3_stream *src);
 void mo_xxh3_stream_free(mo_xxh3_stream *s);
 
 /** Streaming XXH3-64 (equal to mo_xxh3_64 over the concatenation); same life cycle. */

@@ -12,9 +12,10 @@
  * called concurrently from connection threads and must be thread-safe.
  *
  * Memory per connection: a 64 KiB output buffer, the current statement (<= 4 MiB) and, while
- * a get_object chunk is being served, one buffer of that chunk (<= chunk_size). The server
- * allows at most max_chunk_reads such buffers at once (MO: 30). A TLS connection adds
- * OpenSSL's record buffers (about 40 KiB while busy, released when idle).
+ * a get_object chunk is being served, one 256 KiB buffer: chunks are streamed, read and sent
+ * piece by piece, whatever chunk_size is. The server serves at most max_chunk_reads chunks at
+ * once (MO: 30). A TLS connection adds OpenSSL's record buffers (about 40 KiB while busy,
+ * released when idle).
  *
  * TLS (optional, ssl_cert + ssl_key): the handshake advertises CLIENT_SSL; a client that
  * sends an SSLRequest gets a TLS >= 1.2 session (OpenSSL) and the protocol continues inside
@@ -190,7 +191,7 @@ typedef struct mo_srv_opts {
     const char *host;          /**< listen address (IPv4 literal), default "127.0.0.1" */
     unsigned port;             /**< 0 = ephemeral, see mo_srv_port */
     unsigned max_connections;  /**< default 151 */
-    unsigned max_chunk_reads;  /**< concurrent get_object chunk buffers, default 30 */
+    unsigned max_chunk_reads;  /**< concurrent get_object chunks served, default 30 */
     uint64_t chunk_size;       /**< get_object chunk size, default 100 MiB */
     unsigned read_timeout_ms;  /**< per read while waiting for a command, default 600000 */
     unsigned write_timeout_ms; /**< per write, default 60000 */

@@ -270,6 +270,20 @@ int mo_up_object_list(mo_up *up, mo_up_obj **objs, size_t *n, const char *snap,
  */
 int mo_up_get_object(mo_up *up, mo_up_chunk *meta, void *buf, size_t cap, const char *pubacct,
                      const char *pubname, const char *object, int64_t index, mo_err *err);
+/**
+ * Chunk @p index (>= 1) of @p object without a copy: the row stays in the connection's receive
+ * buffer and @p meta->data borrows it (meta->len bytes, at most @p cap, more is MO_EUPSTREAM)
+ * until mo_up_get_object_done(@p up), which must come before any other use of @p up. Same
+ * checks and retries as mo_up_get_object. On failure nothing is held.
+ */
+int mo_up_get_object_hold(mo_up *up, mo_up_chunk *meta, size_t cap, const char *pubacct,
+                          const char *pubname, const char *object, int64_t index, mo_err *err);
+/**
+ * Ends a held get_object: the reply must end after its one row (MO_EUPSTREAM if another row
+ * follows, MO_EAGAIN/MO_EUPSTREAM for an error after it, the connection then closed). The
+ * borrowed bytes are invalid afterwards. A no-op without a held reply.
+ */
+int mo_up_get_object_done(mo_up *up, mo_err *err);
 /** SHOW PUBLICATION COVERAGE: out->v = db0, tbl0, db1, tbl1, ... (n = 2 x rows). */
 int mo_up_pub_coverage(mo_up *up, mo_up_strs *out, const char *pubname, mo_err *err);
 
@@ -300,7 +314,7 @@ typedef struct mo_src_mysql_pf_stats {
     uint64_t launched;      /* chunk prefetches started */
     uint64_t handed;        /* prefetched chunks handed to the copier */
     uint64_t discarded;     /* prefetches dropped: unexpected offset, error */
-    uint64_t buffers;       /* prefetch chunk buffers allocated (<= D x objects in flight) */
+    uint64_t buffers;       /* always 0: a prefetched chunk stays in its connection's buffer */
     unsigned peak_inflight; /* most prefetches in flight for one object (<= D) */
 } mo_src_mysql_pf_stats;
 void mo_src_mysql_prefetch_stats(struct mo_src *s, mo_src_mysql_pf_stats *out);

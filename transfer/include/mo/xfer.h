@@ -56,8 +56,19 @@ struct mo_src_ops {
      * May be NULL for other sources.
      */
     uint64_t (*chunk_size)(mo_src *s);
+    /* ---- version 3 ---- */
+    /**
+     * Optional (NULL: use read): read() without the copy. *p borrows the bytes from the source
+     * until release(s, *token) (one token per borrow; the same thread, no other borrow of that
+     * object in between). release() fails when the source learns only then that the read was
+     * bad (MO_EAGAIN: read again); the bytes must not be trusted before it returned MO_OK. On
+     * failure of borrow nothing is held.
+     */
+    int (*borrow)(mo_src *s, const char *name, uint64_t off, size_t n, const void **p,
+                  void **token, mo_err *err);
+    int (*release)(mo_src *s, void *token, mo_err *err);
 };
-#define MO_SRC_OPS_VERSION 2
+#define MO_SRC_OPS_VERSION 3
 
 struct mo_src {
     const struct mo_src_ops *ops;
