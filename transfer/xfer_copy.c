@@ -477,6 +477,8 @@ static int copy_object(xfer *x, const mo_obj_ref *ref, uint8_t *buf, mo_err *err
         rc = mo_ckpt_done(x->ck, ref->name, ref->size, d, err);
         pthread_mutex_unlock(&x->mu);
     }
+    if (rc == MO_OK && x->o.on_published)
+        x->o.on_published(x->o.payload, ref, d);
     if (rc == MO_OK) {
         pthread_mutex_lock(&x->mu);
         x->st->objects_copied++;

@@ -136,6 +136,10 @@ typedef struct mo_xfer_opts {
     unsigned retries;      /* for MO_EAGAIN, 0 = 5 */
     bool journal;          /* false: no checkpoint journal (benchmark baseline) */
     int progress;          /* 0 none, 1 terminal line, 2 JSON events on stderr */
+    /** Optional: called (from the copier's threads) for each object published by this run,
+     * with the XXH3-128 of its bytes as written; the return value is ignored. */
+    void (*on_published)(void *payload, const mo_obj_ref *ref, mo_digest128 digest);
+    void *payload;
 } mo_xfer_opts;
 
 typedef struct mo_xfer_stats {
