@@ -1,6 +1,7 @@
 /* The mo_sys syscall seam. Every durable-path syscall passes through here so that fault
  * injection can fail (EIO/ENOSPC) or crash (_exit) at an exact call, which is how the crash
  * and I/O-loop tests reach every failure point deterministically. */
+#define _GNU_SOURCE /* sync_file_range */
 #include "mo/sys.h"
 
 #include <errno.h>
@@ -216,6 +217,17 @@ int mo_sys_fsync(int fd)
     if (sys_enter(MO_SYS_FSYNC) < 0)
         return -1;
     return fsync(fd);
+}
+
+void mo_sys_writeback_start(int fd, uint64_t off, uint64_t len)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    (void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd;
+    (void)off;
+    (void)len;
+#endif
 }
 
 int mo_sys_rename(const char *from, const char *to)

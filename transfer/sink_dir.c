@@ -26,7 +26,13 @@ struct mo_sink_obj {
     char name[MO_OBJ_NAME_STR_LEN + 1];
     char part[PATH_MAX];
     char final[PATH_MAX];
+    uint64_t size;           /* the object's size */
+    uint64_t wb_from, wb_to; /* written since the last writeback start: [wb_from, wb_to) */
 };
+
+/* Writeback of a part starts every WB_STEP bytes written in order and at its last byte, so
+ * that the disk works while the copy goes on and the fsync at publish waits for little. */
+#define WB_STEP ((uint64_t)4 << 20)
 
 static int sink_errcode(int e)
 {
@@ -72,6 +78,7 @@ static int dsk_begin(mo_sink *k, mo_sink_obj **out, const mo_obj_ref *ref, uint6
         return rc;
     }
     o->d = d;
+    o->size = ref->size;
     memcpy(o->name, ref->name, sizeof(o->name));
     snprintf(o->part, sizeof(o->part), "%s/.%s.part", d->path, ref->name);
     o->fd = mo_sys_open(o->part, O_RDWR | O_CREAT, 0644);
@@ -94,7 +101,17 @@ static int dsk_begin(mo_sink *k, mo_sink_obj **out, const mo_obj_ref *ref, uint6
 
 static int dsk_write(mo_sink_obj *o, uint64_t off, const void *p, size_t n, mo_err *err)
 {
-    return mo_sys_pwrite_full(o->fd, p, n, off, o->part, err);
+    int rc = mo_sys_pwrite_full(o->fd, p, n, off, o->part, err);
+    if (rc < 0 || o->d->framed) /* framed: the part is rewritten into another file */
+        return rc;
+    if (o->wb_to != off)
+        o->wb_from = off; /* not in order (a resume, a chunk fetched again): a new range */
+    o->wb_to = off + n;
+    if (o->wb_to - o->wb_from >= WB_STEP || o->wb_to == o->size) {
+        mo_sys_writeback_start(o->fd, o->wb_from, o->wb_to - o->wb_from);
+        o->wb_from = o->wb_to;
+    }
+    return MO_OK;
 }
 
 static int dsk_read(mo_sink_obj *o, uint64_t off, void *p, size_t n, mo_err *err)

@@ -39,6 +39,13 @@ ssize_t mo_sys_pwrite(int fd, const void *buf, size_t n, uint64_t off);
 ssize_t mo_sys_read(int fd, void *buf, size_t n);
 ssize_t mo_sys_write(int fd, const void *buf, size_t n);
 int mo_sys_fsync(int fd);
+/**
+ * Starts writing back [off, off+len) of @p fd without waiting for it (Linux sync_file_range
+ * SYNC_FILE_RANGE_WRITE; a no-op elsewhere), so that a later mo_sys_fsync has less to wait
+ * for. Not a durability step (only fsync is) and not a fault-injection point; errors are
+ * ignored.
+ */
+void mo_sys_writeback_start(int fd, uint64_t off, uint64_t len);
 int mo_sys_rename(const char *from, const char *to);
 int mo_sys_unlink(const char *path);
 
