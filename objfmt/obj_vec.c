@@ -35,9 +35,14 @@ static int vec_trunc(mo_obj_vec_fault *fault, mo_err *err, uint64_t off, const c
     return vec_fail(fault, err, MO_ETRUNCATED, off, field, UINT32_MAX, "wire ends early");
 }
 
+/* SWAR popcount, inline: at the x86-64 baseline (no POPCNT) __builtin_popcountll is a call
+ * into libgcc, made once per bitmap word of every chunk. */
 static unsigned popcount64(uint64_t v)
 {
-    return (unsigned)__builtin_popcountll(v);
+    v -= (v >> 1) & 0x5555555555555555ull;
+    v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+    v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return (unsigned)((v * 0x0101010101010101ull) >> 56);
 }
 
 /* ceil(bits/64)*8 with overflow detection. */

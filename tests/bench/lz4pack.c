@@ -11,6 +11,11 @@
  * are skipped and counted. Extents with alg 0 (BF areas) are not LZ4 and are not packed.
  *
  * usage: mo_lz4pack [--no-meta] [--no-zm] -o OUT PATH...   (PATH: object file or directory)
+ *        mo_lz4pack --floor [--no-meta] [--no-zm] PATH...
+ * --floor writes nothing: it reads the same extents the way the verifier does (pread into a
+ * buffer, in object, slot, block, column order), decodes each with LZ4_decompress_safe into
+ * one reused buffer (ret == originSize required), and prints the seconds: the decompression
+ * floor of `verify --level deep` on this machine, against which `lz4 -t` can be read.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <lz4.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <xxhash.h>
 
 #include "mo/objfmt.h"
@@ -29,7 +36,9 @@ typedef struct pack {
     FILE *out;
     uint8_t *buf;
     size_t cap;
-    bool meta, zm;
+    bool meta, zm, floor;
+    uint8_t *dbuf; /* --floor: decode target */
+    size_t dcap;
     uint64_t objects, blocks, skipped, skipped_bytes, raw_extents, in_bytes, obj_bytes,
         out_origin, chunks, zms, metas;
 } pack;
@@ -68,8 +77,25 @@ static int emit(pack *k, mo_obj_reader *r, const mo_obj_extent *e, uint64_t *cou
         fprintf(stderr, "mo_lz4pack: %s: %s\n", mo_obj_reader_name(r), err.msg);
         return -1;
     }
-    put_le32(k->buf, e->length); /* high bit clear: compressed block */
-    if (fwrite(k->buf, 1, e->length + 4, k->out) != e->length + 4) {
+    if (k->floor) {
+        if (k->dcap < e->origin_size) {
+            k->dcap = e->origin_size;
+            k->dbuf = realloc(k->dbuf, k->dcap);
+            if (!k->dbuf) {
+                perror("realloc");
+                return -1;
+            }
+        }
+        if (LZ4_decompress_safe((const char *)k->buf + 4, (char *)k->dbuf, (int)e->length,
+                                (int)e->origin_size) != (int)e->origin_size) {
+            fprintf(stderr, "mo_lz4pack: %s: bad LZ4 block at %u\n", mo_obj_reader_name(r),
+                    e->offset);
+            return -1;
+        }
+    } else {
+        put_le32(k->buf, e->length); /* high bit clear: compressed block */
+    }
+    if (!k->floor && fwrite(k->buf, 1, e->length + 4, k->out) != e->length + 4) {
         perror("mo_lz4pack: write");
         return -1;
     }
@@ -174,14 +200,31 @@ int main(int argc, char **argv)
             k.meta = false;
         else if (!strcmp(argv[i], "--no-zm"))
             k.zm = false;
+        else if (!strcmp(argv[i], "--floor"))
+            k.floor = true;
         else if (!strcmp(argv[i], "-o") && i + 1 < argc)
             outp = argv[++i];
         else
             break;
     }
-    if (!outp || i >= argc) {
-        fprintf(stderr, "usage: mo_lz4pack [--no-meta] [--no-zm] -o OUT PATH...\n");
+    if ((!outp && !k.floor) || i >= argc) {
+        fprintf(stderr, "usage: mo_lz4pack [--no-meta] [--no-zm] -o OUT PATH...\n"
+                        "       mo_lz4pack --floor [--no-meta] [--no-zm] PATH...\n");
         return 2;
+    }
+    if (k.floor) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int rc = 0;
+        for (; rc == 0 && i < argc; i++)
+            rc = pack_path(&k, argv[i]);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        printf("%.4f\n", (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+        fprintf(stderr, "mo_lz4pack --floor: %" PRIu64 " LZ4 blocks, %" PRIu64 " -> %" PRIu64 " bytes\n",
+                k.blocks, k.in_bytes, k.out_origin);
+        free(k.buf);
+        free(k.dbuf);
+        return rc == 0 ? 0 : 1;
     }
     k.out = fopen(outp, "wb");
     if (!k.out) {
@@ -206,6 +249,7 @@ int main(int argc, char **argv)
         rc = -1;
     }
     free(k.buf);
+    free(k.dbuf);
     fprintf(stderr,
             "mo_lz4pack: %" PRIu64 " objects (%" PRIu64 " bytes): %" PRIu64 " LZ4 blocks (%" PRIu64
             " chunks, %" PRIu64 " ZM areas, %" PRIu64 " metas), %" PRIu64 " compressed -> %" PRIu64
