@@ -180,7 +180,7 @@ resident() { fincore -b -n -o RES,SIZE "$@" 2>/dev/null |
 
 # measurement key | command (DST is deleted and `sync` runs before each timed run)
 MEAS=("rsync|rsync -a --whole-file rsync://127.0.0.1:$RPORT/objs/ $DST/")
-if rsync --help 2>&1 | grep -q -- '--fsync'; then
+if rsync --help 2>&1 | grep -c -- '--fsync' >/dev/null; then # not -q: an early exit would SIGPIPE rsync (pipefail)
     MEAS+=("rsync-fsync|rsync -a --whole-file --fsync rsync://127.0.0.1:$RPORT/objs/ $DST/")
 fi
 for c in 100 8; do
