@@ -623,7 +623,7 @@ static ptab *ix_table(iter *it, const char *db, const char *up)
 /* Keeps (PT_KEEP) the existing downstream index table @p k. */
 static int ix_keep(iter *it, bool *kept, size_t k)
 {
-    ptab *np;
+    ptab *np = NULL;
     int rc = push_tab(it, &np);
     if (rc < 0)
         return rc;
@@ -696,7 +696,7 @@ static int ix_refresh(iter *it, size_t pi, bool *kept)
             break;
         }
         t.down_db_id = par->down_db_id;
-        ptab *np;
+        ptab *np = NULL;
         if ((rc = push_tab(it, &np)) < 0) {
             mo_cat_table_dispose(&t);
             break;
@@ -738,7 +738,7 @@ static int ix_drop_rest(iter *it, const bool *kept)
     for (size_t k = 0; k < it->noldix; k++) {
         if (kept[k])
             continue;
-        ptab *p;
+        ptab *p = NULL;
         int rc = push_tab(it, &p);
         if (rc < 0)
             return rc;
