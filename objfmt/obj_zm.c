@@ -1032,34 +1032,82 @@ static inline int vl_cmp_tied(const uint8_t *a, uint32_t an, const uint8_t *b, u
     return cmp_bytes(a + 8, an - 8, b + 8, bn - 8);
 }
 
+/* Unsigned min and max of the keys whose mask byte is -1 (a NULL row is neutral: all-ones
+ * for the min, 0 for the max). */
+ZM_CLONES static void keys_minmax_m(const uint64_t *k, const int8_t *m, uint32_t n, uint64_t *mn,
+                                    uint64_t *mx)
+{
+    uint64_t a = *mn, b = *mx;
+    for (uint32_t r = 0; r < n; r++) {
+        const uint64_t l = (uint64_t)(int64_t)m[r];
+        const uint64_t xa = k[r] | ~l, xb = k[r] & l;
+        a = xa < a ? xa : a;
+        b = xb > b ? xb : b;
+    }
+    *mn = a;
+    *mx = b;
+}
+
+/*
+ * Min and max by bytes.Compare, first of equal values kept, in three steps per batch of rows:
+ * the 8-byte keys of all rows (straight-line, no compares), their masked min and max (a
+ * vectorised loop), then only the live rows whose key equals a batch extreme that can change
+ * the running one are compared in row order, in full where keys tie. A row whose key is not
+ * its batch's extreme cannot be the min or max, so the result is the row-order scan's.
+ */
 static void zm_flat_varlena(mo_obj_zm *out, const mo_obj_vec *v)
 {
     const uint8_t *d = v->data;
     const uint8_t *mnp = NULL, *mxp = NULL;
     uint32_t mnn = 0, mxn = 0;
     uint64_t mnk = 0, mxk = 0;
-    FOR_LIVE_ROWS(v, r, {
-        const uint8_t *p;
-        uint32_t n;
-        uint64_t k;
-        vl_get(v, d + (size_t)r * MO_OBJ_VARLENA_SIZE, &p, &n, &k);
-        if (!mnp) {
-            mnp = mxp = p;
-            mnn = mxn = n;
-            mnk = mxk = k;
-        } else {
-            if (k < mnk || (k == mnk && vl_cmp_tied(mnp, mnn, p, n) > 0)) {
+    uint64_t keys[MASK_ROWS];
+    int8_t m[MASK_ROWS];
+    memset(m, -1, sizeof(m));
+    const bool nulls = flat_has_nulls(v);
+    for (uint32_t base = 0; base < v->length; base += MASK_ROWS) {
+        const uint32_t n = v->length - base < MASK_ROWS ? v->length - base : MASK_ROWS;
+        const uint8_t *sb = d + (size_t)base * MO_OBJ_VARLENA_SIZE;
+        for (uint32_t i = 0; i < n; i++) {
+            const uint8_t *p;
+            uint32_t len;
+            vl_get(v, sb + (size_t)i * MO_OBJ_VARLENA_SIZE, &p, &len, &keys[i]);
+        }
+        if (nulls)
+            live_mask(m, v, base, n);
+        uint64_t bmn = UINT64_MAX, bmx = 0;
+        keys_minmax_m(keys, m, n, &bmn, &bmx);
+        /* a row whose key ties the running min is smaller only if it is shorter and the
+         * min's bytes after its length are zero: a min of at most 8 bytes that is empty or
+         * ends in a nonzero byte (say "" or "GC") is final against ties, so low-cardinality
+         * columns do not rescan every batch */
+        const bool mn_final = mnp && mnn <= 8 && (mnn == 0 || mnp[mnn - 1] != 0);
+        const bool scan_mn = !mnp || bmn < mnk || (bmn == mnk && !mn_final);
+        const bool scan_mx = !mxp || bmx >= mxk;
+        if (!scan_mn && !scan_mx)
+            continue;
+        /* (an all-NULL batch finds no row here and changes nothing) */
+        for (uint32_t i = 0; i < n; i++) {
+            if (!m[i] || (keys[i] != bmn && keys[i] != bmx))
+                continue;
+            const uint8_t *p;
+            uint32_t len;
+            uint64_t k;
+            vl_get(v, sb + (size_t)i * MO_OBJ_VARLENA_SIZE, &p, &len, &k);
+            if (scan_mn && k == bmn &&
+                (!mnp || k < mnk || vl_cmp_tied(mnp, mnn, p, len) > 0)) {
                 mnp = p;
-                mnn = n;
+                mnn = len;
                 mnk = k;
             }
-            if (k > mxk || (k == mxk && vl_cmp_tied(mxp, mxn, p, n) < 0)) {
+            if (scan_mx && k == bmx &&
+                (!mxp || k > mxk || vl_cmp_tied(mxp, mxn, p, len) < 0)) {
                 mxp = p;
-                mxn = n;
+                mxn = len;
                 mxk = k;
             }
         }
-    });
+    }
     if (mnp) {
         mo_obj_zm_update(out, mnp, mnn);
         mo_obj_zm_update(out, mxp, mxn);

@@ -1086,14 +1086,14 @@ static void test_zm__from_vec_int_masked(void)
  */
 static void test_zm__from_vec_varlena_slots(void)
 {
-    enum { ROWS = 300 };
+    enum { ROWS = 3000 }; /* the zone-map loop works in batches of 1024 rows */
     static uint8_t slots[ROWS * 24];
     static uint8_t area[ROWS * 40];
     static uint8_t nulls[ROWS / 8 + 8];
     uint64_t s = 31;
     unsigned mismatched = 0;
     for (int it = 0; it < 400; it++) {
-        const uint32_t rows = 1 + (uint32_t)(mo_test_rand(&s) % ROWS);
+        const uint32_t rows = 1 + (uint32_t)(mo_test_rand(&s) % (it % 5 ? 300 : ROWS));
         uint32_t alen = 0;
         memset(nulls, 0, sizeof(nulls));
         int64_t cnt = 0;
@@ -1152,7 +1152,86 @@ static void test_zm__from_vec_varlena_slots(void)
     CU_ASSERT_EQUAL(mismatched, 0);
 }
 
+/*
+ * Varlena min/max across the 1024-row batches of the zone-map loop: the extremes' 8-byte keys
+ * tie with ones found in earlier batches and only the bytes after 8 decide (the later value
+ * wins), and NULL rows hold the smallest and largest values of all.
+ */
+static void test_zm__from_vec_varlena_batches(void)
+{
+    const mo_obj_type t = mo_obj_type_default(MO_T_VARCHAR);
+    /* a short min ending in a zero byte is undercut by a shorter tie in a later batch;
+     * one ending in a nonzero byte is tied, never undercut */
+    static const struct {
+        const char *first;
+        size_t fn;
+        const char *later;
+        size_t ln;
+        const char *want;
+        size_t wn;
+    } shorts[] = {{"ab\0", 3, "ab", 2, "ab", 2}, {"ab\0\0", 4, "ab\0", 3, "ab\0", 3},
+                  {"ab", 2, "ab", 2, "ab", 2},    {"", 0, "", 0, "", 0}};
+    for (size_t k = 0; k < sizeof(shorts) / sizeof(shorts[0]); k++) {
+        mo_obj_colbuf c;
+        mo_obj_colbuf_init(&c, &t);
+        for (uint32_t r = 0; r < 2600; r++) {
+            const char *val = r == 5 ? shorts[k].first : r == 2000 ? shorts[k].later : "qqq";
+            const size_t n = r == 5 ? shorts[k].fn : r == 2000 ? shorts[k].ln : 3;
+            MO_ASSERT_OK(mo_obj_colbuf_append_bytes(&c, val, n));
+        }
+        mo_obj_vec v;
+        mo_obj_colbuf_view(&v, &c);
+        mo_obj_zm got, want;
+        mo_obj_zm_from_vec(&got, &v, 0, false);
+        ref_zm_from_vec(&want, &v, 0, false);
+        CU_ASSERT_EQUAL(memcmp(got.b, want.b, 64), 0);
+        CU_ASSERT_EQUAL(got.b[30], shorts[k].wn);
+        CU_ASSERT_EQUAL(memcmp(got.b, shorts[k].want, shorts[k].wn), 0);
+        mo_obj_colbuf_dispose(&c);
+    }
+    for (int with_nulls = 0; with_nulls < 2; with_nulls++) {
+        mo_obj_colbuf c;
+        mo_obj_colbuf_init(&c, &t);
+        static uint8_t nulls[2600 / 8 + 8];
+        memset(nulls, 0, sizeof(nulls));
+        int64_t cnt = 0;
+        for (uint32_t r = 0; r < 2600; r++) {
+            const char *val = "mmmmmmmm-m";
+            if (r == 10)
+                val = "abcdefgh-z";
+            else if (r == 1500)
+                val = "abcdefgh-a"; /* same key as row 10, smaller: the min */
+            else if (r == 20)
+                val = "zzzzzzzz-a";
+            else if (r == 2100)
+                val = "zzzzzzzz-z"; /* same key as row 20, larger: the max */
+            else if (with_nulls && (r == 700 || r == 1800 || r == 2599)) {
+                val = r == 1800 ? "\xff\xff\xff\xff\xff\xff\xff\xff\xff" : "";
+                nulls[r / 8] |= (uint8_t)(1u << (r % 8));
+                cnt++;
+            }
+            MO_ASSERT_OK(mo_obj_colbuf_append_bytes(&c, val, strlen(val) + (*val == 0)));
+        }
+        mo_obj_vec v;
+        mo_obj_colbuf_view(&v, &c);
+        if (cnt) {
+            v.null_words = nulls;
+            v.null_count = cnt;
+            v.null_bits = 2600;
+            v.null_words_bytes = (2600 + 63) / 64 * 8;
+        }
+        mo_obj_zm got, want;
+        mo_obj_zm_from_vec(&got, &v, 0, false);
+        ref_zm_from_vec(&want, &v, 0, false);
+        CU_ASSERT_EQUAL(memcmp(got.b, want.b, 64), 0);
+        CU_ASSERT_EQUAL(memcmp(got.b, "abcdefgh-a", 10), 0);
+        CU_ASSERT_EQUAL(memcmp(got.b + 31, "zzzzzzzz-z", 10), 0);
+        mo_obj_colbuf_dispose(&c);
+    }
+}
+
 static CU_TestInfo zm_tests[] = {
+    {"from_vec_varlena_batches", test_zm__from_vec_varlena_batches},
     {"from_vec_varlena_slots", test_zm__from_vec_varlena_slots},
     {"from_vec_int_masked", test_zm__from_vec_int_masked},
     {"null", test_zm__null},
