@@ -119,20 +119,15 @@ bool mo_obj_bfuse_contains(const mo_obj_bfuse *f, uint64_t key)
 }
 
 /*
- * The membership formula over many keys in one loop: the per-key work (hash, mix, three
- * byte loads) has no dependency between keys, so with the calls gone the CPU overlaps the
- * multiplications of consecutive keys. 8-byte keys (int64 PKs, the common case) get a
- * constant-length hash the compiler unrolls.
+ * The membership formula over many keys, in batches of 64: first the mixed hashes of the
+ * batch (multiplications only, no loads, independent from key to key), then the three
+ * fingerprint loads of each. Split this way the CPU overlaps far more keys than in one
+ * hash-then-probe loop with an exit test per key (~12% faster in a microbenchmark of 8-byte
+ * keys). 8- and 4-byte keys (int64/int32 PKs) get a constant-length hash.
  */
-#define BFUSE_SCAN(KEYFN)                                                                      \
-    for (size_t i = 0; i < n; i++) {                                                           \
-        const uint64_t hash_ = murmur64(KEYFN + f->seed);                                      \
-        const uint32_t h0_ = (uint32_t)(((u128)hash_ * g.seg_count_len) >> 64);               \
-        const uint32_t h1_ = (h0_ + g.seg_len) ^ ((uint32_t)(hash_ >> 18) & g.seg_mask);       \
-        const uint32_t h2_ = (h0_ + 2 * g.seg_len) ^ ((uint32_t)hash_ & g.seg_mask);           \
-        if ((uint8_t)(fuse_fp(hash_) ^ fp[h0_] ^ fp[h1_] ^ fp[h2_]) != 0)                      \
-            return i;                                                                          \
-    }
+#define BFUSE_HASHES(KEYFN)                                                                    \
+    for (size_t i = 0; i < m; i++)                                                             \
+        hs[i] = murmur64(KEYFN + f->seed);
 
 size_t mo_obj_bfuse_first_miss(const mo_obj_bfuse *f, const uint8_t *keys, size_t stride,
                                size_t n)
@@ -140,16 +135,35 @@ size_t mo_obj_bfuse_first_miss(const mo_obj_bfuse *f, const uint8_t *keys, size_
     const fuse_geom g = {f->segment_length, f->segment_length_mask, f->segment_count,
                          f->segment_count_length};
     const uint8_t *fp = f->fingerprints;
-    switch (stride) {
-    case 8:
-        BFUSE_SCAN(bf_key(keys + 8 * i, 8));
-        break;
-    case 4:
-        BFUSE_SCAN(bf_key(keys + 4 * i, 4));
-        break;
-    default:
-        BFUSE_SCAN(bf_key(keys + stride * i, stride));
-        break;
+    uint64_t hs[64];
+    for (size_t base = 0; base < n; base += 64) {
+        const size_t m = n - base < 64 ? n - base : 64;
+        const uint8_t *kb = keys + base * stride;
+        switch (stride) {
+        case 8:
+            BFUSE_HASHES(bf_key(kb + 8 * i, 8));
+            break;
+        case 4:
+            BFUSE_HASHES(bf_key(kb + 4 * i, 4));
+            break;
+        default:
+            BFUSE_HASHES(bf_key(kb + stride * i, stride));
+            break;
+        }
+        unsigned miss = 0;
+        size_t first = m;
+        for (size_t i = 0; i < m; i++) {
+            const uint64_t h = hs[i];
+            const uint32_t h0 = (uint32_t)(((u128)h * g.seg_count_len) >> 64);
+            const uint32_t h1 = (h0 + g.seg_len) ^ ((uint32_t)(h >> 18) & g.seg_mask);
+            const uint32_t h2 = (h0 + 2 * g.seg_len) ^ ((uint32_t)h & g.seg_mask);
+            const unsigned bad = (uint8_t)(fuse_fp(h) ^ fp[h0] ^ fp[h1] ^ fp[h2]) != 0;
+            if (bad && !miss)
+                first = i;
+            miss |= bad;
+        }
+        if (miss)
+            return base + first;
     }
     return n;
 }

@@ -549,6 +549,18 @@ static void test_bf__first_miss(void)
             CU_ASSERT_EQUAL(want, spots[k]); /* a non-key found within 64 tries (fpp ~0.4%) */
             CU_ASSERT_EQUAL(mo_obj_bfuse_first_miss(&f, probe, w, n), want);
         }
+        /* two non-keys in one 64-key batch (1499 and 1530): the first is the answer */
+        memcpy(probe, vals, w * n);
+        for (int pass = 0; pass < 2; pass++) {
+            const size_t at = pass ? 1499 : 1530;
+            for (int tries = 0; tries < 64; tries++) {
+                for (size_t i = 0; i < w; i++)
+                    probe[w * at + i] = (uint8_t)mo_test_rand(&s);
+                if (!mo_obj_bfuse_contains(&f, mo_obj_bf_key(probe + w * at, w)))
+                    break;
+            }
+        }
+        CU_ASSERT_EQUAL(mo_obj_bfuse_first_miss(&f, probe, w, n), 1499);
         mo_free(probe);
         mo_buf_dispose(&b);
         mo_free(keys);
