@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "mo/cat.h"
+#include "mo/gen.h"
 #include "mo/scan.h"
 #include "mo/sys.h"
 
@@ -32,7 +33,52 @@ static int open_cat(mo_cat **c, const char *dir, int mode)
 }
 
 /* "db.table" -> the catalogued table */
-static int find_table(mo_cat *c, const char *spec, mo_cat_table *t)
+/* The table named db.name alive at @p at (created by then, not dropped by then). */
+typedef struct at_find {
+    const char *db, *name;
+    mo_obj_ts at;
+    mo_cat_table *out;
+    int rc;
+} at_find;
+
+static int at_find_cb(const mo_cat_table *t, void *payload)
+{
+    at_find *f = payload;
+    const bool dropped = t->dropped_ts.physical || t->dropped_ts.logical;
+    if (strcmp(t->db, f->db) || strcmp(t->name, f->name) ||
+        mo_obj_ts_cmp(t->created_ts, f->at) > 0 ||
+        (dropped && mo_obj_ts_cmp(t->dropped_ts, f->at) <= 0))
+        return 0;
+    f->rc = mo_cat_table_copy(f->out, t);
+    return 1;
+}
+
+/* db.name as of @p at: a generated upstream's truth names each step's tables (a later RENAME,
+ * TRUNCATE or DROP does not change which table that was); else the catalog's history. */
+static int find_table_at(mo_cat *c, const char *dir, const char *db, const char *name,
+                         const mo_obj_ts *at, mo_cat_table *t, mo_err *e)
+{
+    mo_gen_truth tr;
+    int rc = MO_ENOTFOUND;
+    if (mo_gen_truth_load(&tr, dir, NULL) == MO_OK) {
+        const mo_gen_truth_step *step = NULL;
+        for (uint32_t i = 0; i < tr.nsteps; i++)
+            if (mo_obj_ts_cmp(tr.steps[i].ts, *at) <= 0)
+                step = &tr.steps[i];
+        for (uint32_t k = 0; step && k < step->ntables && rc == MO_ENOTFOUND; k++)
+            if (!strcmp(step->tables[k].db, db) && !strcmp(step->tables[k].name, name))
+                rc = mo_cat_get_table(c, step->tables[k].table_id, t, e);
+        mo_gen_truth_dispose(&tr);
+        if (rc != MO_ENOTFOUND)
+            return rc;
+    }
+    at_find f = {db, name, *at, t, MO_ENOTFOUND};
+    mo_cat_foreach_table(c, at_find_cb, &f);
+    return f.rc;
+}
+
+static int find_table(mo_cat *c, const char *dir, const char *spec, const mo_obj_ts *at,
+                      mo_cat_table *t)
 {
     char db[MO_CAT_NAME_MAX];
     const char *dot = strchr(spec, '.');
@@ -43,10 +89,12 @@ static int find_table(mo_cat *c, const char *spec, mo_cat_table *t)
     memcpy(db, spec, (size_t)(dot - spec));
     db[dot - spec] = 0;
     mo_err e = {0};
-    int rc = mo_cat_find_table(c, db, dot + 1, t, &e);
+    int rc = at ? find_table_at(c, dir, db, dot + 1, at, t, &e)
+                : mo_cat_find_table(c, db, dot + 1, t, &e);
     if (rc < 0)
         fprintf(stderr, "mosync: table %s: %s\n", spec,
-                rc == MO_ENOTFOUND ? "not in the catalog" : e.msg);
+                rc == MO_ENOTFOUND ? (at ? "not in the catalog at that TS" : "not in the catalog")
+                                   : e.msg);
     return rc;
 }
 
@@ -125,7 +173,7 @@ int mo_cli_register(int argc, char **argv)
         return mo_cli_exit_for(rc);
     mo_cat_table t;
     memset(&t, 0, sizeof(t));
-    if ((rc = find_table(cat, table, &t)) < 0) {
+    if ((rc = find_table(cat, dir, table, NULL, &t)) < 0) {
         mo_cat_close(cat);
         return rc == MO_EINVAL || rc == MO_ENOTFOUND ? MO_CLI_USAGE : mo_cli_exit_for(rc);
     }
@@ -519,7 +567,7 @@ static int checksum_or_scan(int argc, char **argv, bool scan)
         return mo_cli_exit_for(rc);
     mo_cat_table t;
     memset(&t, 0, sizeof(t));
-    if ((rc = find_table(cat, table, &t)) < 0) {
+    if ((rc = find_table(cat, dir, table, has_at ? &at : NULL, &t)) < 0) {
         mo_cat_close(cat);
         return MO_CLI_USAGE;
     }

@@ -19,13 +19,23 @@ for d in a b; do
 done
 grep -q 'snapshots gen_2..gen_31' "$T/out" && ok || bad "mutate report: $(head -1 "$T/out")"
 for op in insert delete merge append truncate add_column drop_column modify_type rename_table \
-          rename_column add_index drop_index comment modify_inplace create_table drop_table \
-          create_db drop_db; do
+          rename_column add_index index_visibility drop_index comment modify_inplace create_table \
+          drop_table create_db drop_db; do
   grep -qE " $op=[1-9]" "$T/out" && ok || bad "op $op never ran: $(tail -1 "$T/out")"
 done
 rc_is 0 "$M" gen --check "$T/a" --verbose
 grep -q '^check ok$' "$T/out" && ok || bad "check: $(tail -1 "$T/out")"
 grep -q MISMATCH "$T/out" && bad "mismatch lines" || ok
+# `checksum --at TS` of every table at every step == the truth, also for tables that a later
+# step renamed, truncated (new id under the same name) or dropped
+sed -nE 's/^ok gen_[0-9]+ \(ts ([0-9]+)\) ([^ ]+) id=[0-9]+: want rows=([0-9]+) fp=([0-9a-f]+),.*/\1 \2 \3 \4/p' "$T/out" > "$T/want"
+n=0; nbad=0
+while read -r ts tab rows fp; do
+  n=$((n + 1))
+  got=$("$M" checksum -C "$T/a" "$tab" --at "$ts-0" 2>&1)
+  [ "$got" = "$tab rows=$rows fingerprint=$fp" ] || { nbad=$((nbad + 1)); [ "$nbad" -le 3 ] && echo "  $tab at $ts: got '$got', want rows=$rows fp=$fp" >&2; }
+done < "$T/want"
+[ "$n" -gt 100 ] && [ "$nbad" -eq 0 ] && ok || bad "checksum --at: $nbad of $n (step, table) pairs differ from the truth"
 # checksum of each table at the last snapshot == the truth
 last=$(grep ' gen_31 ' "$T/out")
 [ -n "$last" ] && ok || bad "no gen_31 lines"

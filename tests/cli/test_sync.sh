@@ -148,7 +148,7 @@ export MO_TEST_FETCH_LOG=$C/fetch.log
 mapfile -t STEPS < <(grep -v '^#' "$(dirname "$0")/scenario.steps" | awk 'NF { print $1 }')
 KILLS=${MO_SYNC_KILLS:-100}
 kills=0; runs=0; step=0; clean=0
-while [ "$kills" -lt "$KILLS" ] && [ "$runs" -lt $((KILLS * 4)) ]; do
+while [ "$kills" -lt "$KILLS" ] && [ "$runs" -lt $((KILLS * 12)) ]; do
     # a new upstream step every 3 kills, the scenario's steps in order (then again)
     if [ $((kills % 3)) -eq 0 ] && [ "$step" -le $((kills / 3)) ]; then
         ops=${STEPS[$(( step % ${#STEPS[@]} ))]}
@@ -157,7 +157,7 @@ while [ "$kills" -lt "$KILLS" ] && [ "$runs" -lt $((KILLS * 4)) ]; do
     fi
     "$MOSYNC" run -C "$C/down" --once --quiet > /dev/null 2>&1 &
     pid=$!
-    sleep "0.0$((RANDOM % 8))$((RANDOM % 10))"
+    sleep "0.0$((RANDOM % 5))$((RANDOM % 10))" # 0-49 ms: a run takes about 30-150 ms
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     [ $? -eq 137 ] && kills=$((kills + 1)) # killed, not finished before the signal
