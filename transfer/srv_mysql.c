@@ -64,6 +64,7 @@
 #define MAX_FRAG 0xFFFFFFu
 #define MAX_CMD ((size_t)4 << 20)
 #define WBUF_CAP ((size_t)64 << 10)
+#define READ_PIECE ((uint32_t)64 << 10) /* a command is received this much at a time */
 #define NATIVE "mysql_native_password"
 
 typedef struct srv_slot {
@@ -353,11 +354,16 @@ static int read_packet(mo_srv_conn *c)
             mo_srv__flush(c);
             return MO_ECORRUPT;
         }
-        uint8_t *dst;
-        if ((rc = mo_buf_grow(&c->in, len, &dst)) < 0)
-            return rc;
-        if ((rc = recv_full(c, dst, len)) < 0)
-            return rc;
+        /* the buffer grows with the bytes that arrive, not with the announced length: a
+         * header without its body (even before login) must not cost 4 MiB */
+        uint32_t got = 0;
+        do {
+            const uint32_t k = len - got < READ_PIECE ? len - got : READ_PIECE;
+            uint8_t *dst;
+            if ((rc = mo_buf_grow(&c->in, k, &dst)) < 0 || (rc = recv_full(c, dst, k)) < 0)
+                return rc;
+            got += k;
+        } while (got < len);
         if (len < MAX_FRAG)
             return MO_OK;
     }

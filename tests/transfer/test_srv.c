@@ -959,15 +959,21 @@ static void sha1(uint8_t out[20], const void *a, size_t an, const void *b, size_
     EVP_MD_CTX_free(c);
 }
 
-static void raw_session(bool deprecate_eof)
+static int raw_connect(void)
 {
-    srv_up(NULL, 0, 0, 0);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)mo_srv_port(g_srv));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    return fd;
+}
+
+static void raw_session(bool deprecate_eof)
+{
+    srv_up(NULL, 0, 0, 0);
+    int fd = raw_connect();
     uint8_t buf[4096], seq;
     int n = raw_read(fd, buf, sizeof(buf), &seq);
     CU_ASSERT_FATAL(n > 0);
@@ -1070,6 +1076,64 @@ static void test_srv__raw_deprecate_eof(void)
     g_be.nobjs = 0;
 }
 
+/* VmData of this process in KiB (the server runs in it): an allocation counts as soon as it is
+ * mapped, touched or not. */
+static long vm_data_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "VmData:", 7))
+            kib = strtol(line + 7, NULL, 10);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* Hostile packet lengths before login (fuzz_srv_protocol): a header above the 4 MiB command
+ * limit is refused at once (ERR 1153, closed); a header just below it without a body must not
+ * make the server allocate the announced 4 MiB for bytes that never come (it did: 16 such
+ * connections held 64 MiB, 151 would hold 600 MiB, without a password). */
+static void test_srv__hostile_lengths(void)
+{
+    srv_up(NULL, 0, 0, 0);
+    uint8_t buf[4096], seq;
+    int fd = raw_connect();
+    CU_ASSERT(raw_read(fd, buf, sizeof(buf), &seq) > 0 && buf[0] == 10);
+    const uint8_t huge[4] = {0xff, 0xff, 0xff, 1};
+    CU_ASSERT_EQUAL(send(fd, huge, 4, 0), 4);
+    CU_ASSERT(raw_read(fd, buf, sizeof(buf), &seq) > 0 && buf[0] == 0xff &&
+              (buf[1] | buf[2] << 8) == 1153);
+    CU_ASSERT_EQUAL(recv(fd, buf, 1, 0), 0); /* closed */
+    close(fd);
+
+    enum { N = 16 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = raw_connect();
+        CU_ASSERT(raw_read(fds[i], buf, sizeof(buf), &seq) > 0 && buf[0] == 10);
+    }
+    const long before = vm_data_kib();
+    const uint8_t big[4] = {0xff, 0xff, 0x3f, 1}; /* 4 MiB - 1, body never sent */
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL(send(fds[i], big, 4, 0), 4);
+    long grew = 0;
+    for (int t = 0; t < 50; t++) { /* 1 s for the server threads to read the headers */
+        const long d = vm_data_kib() - before;
+        grew = d > grew ? d : grew;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    CU_ASSERT(before > 0);
+    if (grew >= 16 << 10)
+        fprintf(stderr, "\n%d headers of 4 MiB without a body: VmData +%ld KiB\n", N, grew);
+    CU_ASSERT(grew < 16 << 10); /* announced: 64 MiB */
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    srv_down();
+}
+
 static CU_TestInfo srv_tests[] = {
     {"auth", test_srv__auth},
     {"session", test_srv__session},
@@ -1083,7 +1147,8 @@ static CU_TestInfo srv_tests[] = {
     {"too_many_connections", test_srv__too_many_connections},
     {"faults", test_srv__faults},
     {"raw_go_driver_framing", test_srv__raw_go_driver_framing},
-    {"raw_deprecate_eof", test_srv__raw_deprecate_eof},
+    {"hostile_lengths", test_srv__hostile_lengths},
+    {"raw_deprecate_eof", test_srv__raw_deprecate_eof}, /* last: frees the test objects */
     CU_TEST_INFO_NULL,
 };
 

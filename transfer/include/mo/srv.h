@@ -11,9 +11,10 @@
  * connection gets ERR 1040 "Too many connections" and is closed). Backend methods are
  * called concurrently from connection threads and must be thread-safe.
  *
- * Memory per connection: a 64 KiB output buffer, the current statement (<= 4 MiB) and, while
- * a get_object chunk is being served, one 256 KiB buffer: chunks are streamed, read and sent
- * piece by piece, whatever chunk_size is. The server serves at most max_chunk_reads chunks at
+ * Memory per connection: a 64 KiB output buffer, the current statement (<= 4 MiB, buffered
+ * as its bytes arrive: an announced length alone costs nothing) and, while a get_object chunk
+ * is being served, one 256 KiB buffer: chunks are streamed, read and sent piece by piece,
+ * whatever chunk_size is. The server serves at most max_chunk_reads chunks at
  * once (MO: 30). A TLS connection adds OpenSSL's record buffers (about 40 KiB while busy,
  * released when idle).
  *
