@@ -67,6 +67,14 @@ void *mo_realloc(void *p, size_t n)
     return realloc(p, n ? n : 1);
 }
 
+void *mo_malloc_aligned(size_t align, size_t n)
+{
+    if (alloc_should_fail())
+        return NULL;
+    void *p;
+    return posix_memalign(&p, align, n ? n : 1) == 0 ? p : NULL;
+}
+
 void mo_free(void *p)
 {
     free(p);

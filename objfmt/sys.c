@@ -212,11 +212,41 @@ ssize_t mo_sys_write(int fd, const void *buf, size_t n)
     return write(fd, buf, n);
 }
 
+#ifdef MO_FAULT_INJECTION
+static mo_sys_trace_fn sys_trace;
+static void *sys_trace_payload;
+#define SYS_TRACE(op, fd, path)                                                                 \
+    do {                                                                                        \
+        mo_sys_trace_fn cb_ = __atomic_load_n(&sys_trace, __ATOMIC_ACQUIRE);                    \
+        if (cb_)                                                                                \
+            cb_((op), (fd), (path), sys_trace_payload);                                         \
+    } while (0)
+#else
+#define SYS_TRACE(op, fd, path) ((void)0)
+#endif
+
+int mo_sys_trace_set(mo_sys_trace_fn cb, void *payload)
+{
+#ifdef MO_FAULT_INJECTION
+    __atomic_store_n(&sys_trace, NULL, __ATOMIC_RELEASE);
+    sys_trace_payload = payload;
+    __atomic_store_n(&sys_trace, cb, __ATOMIC_RELEASE);
+    return MO_OK;
+#else
+    (void)cb;
+    (void)payload;
+    return MO_EINVAL;
+#endif
+}
+
 int mo_sys_fsync(int fd)
 {
     if (sys_enter(MO_SYS_FSYNC) < 0)
         return -1;
-    return fsync(fd);
+    int r = fsync(fd);
+    if (r == 0)
+        SYS_TRACE(MO_SYS_FSYNC, fd, NULL);
+    return r;
 }
 
 void mo_sys_writeback_start(int fd, uint64_t off, uint64_t len)
@@ -234,7 +264,10 @@ int mo_sys_rename(const char *from, const char *to)
 {
     if (sys_enter(MO_SYS_RENAME) < 0)
         return -1;
-    return rename(from, to);
+    int r = rename(from, to);
+    if (r == 0)
+        SYS_TRACE(MO_SYS_RENAME, -1, to);
+    return r;
 }
 
 int mo_sys_unlink(const char *path)
@@ -307,7 +340,7 @@ int mo_sys_fsync_dir_of(const char *path, mo_err *err)
     return rc;
 }
 
-int mo_sys_write_file_atomic(const char *path, const void *p, size_t n, mo_err *err)
+static int write_file_renamed(const char *path, const void *p, size_t n, bool durable, mo_err *err)
 {
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
@@ -316,8 +349,10 @@ int mo_sys_write_file_atomic(const char *path, const void *p, size_t n, mo_err *
     if (fd < 0)
         return mo_err_sys(err, sys_errcode(errno), errno, "%s: create", tmp);
     int rc = mo_sys_pwrite_full(fd, p, n, 0, tmp, err);
-    if (rc == MO_OK && mo_sys_fsync(fd) < 0)
+    if (rc == MO_OK && durable && mo_sys_fsync(fd) < 0)
         rc = mo_err_sys(err, sys_errcode(errno), errno, "%s: fsync", tmp);
+    if (rc == MO_OK && !durable)
+        mo_sys_writeback_start(fd, 0, n); /* the batch's fsync then waits for less */
     mo_sys_close(fd);
     if (rc == MO_OK && mo_sys_rename(tmp, path) < 0)
         rc = mo_err_sys(err, sys_errcode(errno), errno, "rename %s -> %s", tmp, path);
@@ -325,7 +360,72 @@ int mo_sys_write_file_atomic(const char *path, const void *p, size_t n, mo_err *
         mo_sys_unlink(tmp);
         return rc;
     }
-    return mo_sys_fsync_dir_of(path, err);
+    return durable ? mo_sys_fsync_dir_of(path, err) : MO_OK;
+}
+
+int mo_sys_write_file_atomic(const char *path, const void *p, size_t n, mo_err *err)
+{
+    return write_file_renamed(path, p, n, true, err);
+}
+
+int mo_sys_write_file_unsynced(const char *path, const void *p, size_t n, mo_err *err)
+{
+    return write_file_renamed(path, p, n, false, err);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int mo_sys_fsync_batch(const char *const *paths, size_t n, mo_err *err)
+{
+    int rc = MO_OK;
+    for (size_t i = 0; i < n && rc == MO_OK; i++) {
+        int fd = mo_sys_open(paths[i], O_RDONLY, 0);
+        if (fd < 0)
+            return mo_err_sys(err, MO_EIO, errno, "%s: open", paths[i]);
+        if (mo_sys_fsync(fd) < 0)
+            rc = mo_err_sys(err, sys_errcode(errno), errno, "%s: fsync", paths[i]);
+        mo_sys_close(fd);
+    }
+    if (rc < 0 || !n)
+        return rc;
+    /* then each directory once: the renames that named the files */
+    char **dirs = mo_calloc(n, sizeof(*dirs));
+    if (!dirs)
+        return mo_err_set(err, MO_ENOMEM, "directory list");
+    size_t nd = 0;
+    for (size_t i = 0; i < n && rc == MO_OK; i++) {
+        char *d = mo_strdup(strchr(paths[i], '/') ? paths[i] : ".");
+        if (!d) {
+            rc = mo_err_set(err, MO_ENOMEM, "directory list");
+            break;
+        }
+        char *slash = strrchr(d, '/');
+        if (slash == d)
+            slash[1] = 0; /* "/x": the root */
+        else if (slash)
+            *slash = 0;
+        dirs[nd++] = d;
+    }
+    qsort(dirs, nd, sizeof(*dirs), cmp_str);
+    for (size_t i = 0; i < nd && rc == MO_OK; i++) {
+        if (i && !strcmp(dirs[i], dirs[i - 1]))
+            continue;
+        int fd = mo_sys_open(dirs[i], O_RDONLY | O_DIRECTORY, 0);
+        if (fd < 0) {
+            rc = mo_err_sys(err, MO_EIO, errno, "%s: open directory", dirs[i]);
+            break;
+        }
+        if (mo_sys_fsync(fd) < 0)
+            rc = mo_err_sys(err, sys_errcode(errno), errno, "%s: fsync directory", dirs[i]);
+        mo_sys_close(fd);
+    }
+    for (size_t i = 0; i < nd; i++)
+        mo_free(dirs[i]);
+    mo_free(dirs);
+    return rc;
 }
 
 int mo_sys_read_file(uint8_t **out, size_t *len_out, const char *path, mo_err *err)

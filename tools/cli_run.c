@@ -43,7 +43,7 @@ static void print_report(const mo_sync_report *r, void *payload)
 int mo_cli_run(int argc, char **argv)
 {
     const char *dir = NULL, *cn = NULL;
-    bool once = false, quiet = false;
+    bool once = false, quiet = false, buffered = false;
     unsigned workers = 0;
     double max_s = 0;
     mo_obj_level level = 0; /* 0: the engine's default (deep) */
@@ -60,12 +60,15 @@ int mo_cli_run(int argc, char **argv)
             cn = argv[++i];
         else if (!strcmp(argv[i], "--max-seconds") && i + 1 < argc)
             max_s = strtod(argv[++i], NULL);
+        else if (!strcmp(argv[i], "--buffered-io"))
+            buffered = true;
         else if (!strcmp(argv[i], "--verify-level") && i + 1 < argc &&
                  mo_obj_level_parse(&level, argv[i + 1]) == MO_OK)
             i++;
         else {
             fprintf(stderr, "usage: mosync run -C DIR [--once] [--workers N] [--cn-uuid U] "
-                            "[--max-seconds S] [--verify-level frame|struct|deep] [--quiet]\n");
+                            "[--max-seconds S] [--verify-level frame|struct|deep] [--buffered-io] "
+                            "[--quiet]\n");
             return MO_CLI_USAGE;
         }
     }
@@ -80,6 +83,7 @@ int mo_cli_run(int argc, char **argv)
     o.cn_uuid = cn;
     o.workers = workers;
     o.verify_level = level;
+    o.buffered_io = buffered;
     o.log = quiet ? NULL : stderr;
     mo_err err = {0};
     mo_sync *s;

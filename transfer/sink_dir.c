@@ -1,7 +1,10 @@
 /* The `dir` sink: objects arrive in "<dir>/.<name>.part" (a dot name, so MO's fileservice
  * and `mosync verify` walks skip it) and are published by fsync, rename to "<dir>/<name>",
  * fsync of the directory: a half-written object never appears under its final name. With
- * `framed`, publishing writes MO's legacy DISK framing of the logical part instead. */
+ * `framed`, publishing writes MO's legacy DISK framing of the logical part instead. An
+ * unsynced sink (the sync's) publishes by rename alone and leaves durability to its owner's
+ * batch; a direct sink writes parts with O_DIRECT. */
+#define _GNU_SOURCE /* O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +21,8 @@ typedef struct dir_sink {
     char *path;
     char *state;
     bool framed;
+    bool unsynced; /* commit renames without fsync; the owner batches durability */
+    bool direct;   /* write parts with O_DIRECT (mo_sink_dir_set_direct) */
 } dir_sink;
 
 struct mo_sink_obj {
@@ -28,7 +33,22 @@ struct mo_sink_obj {
     char final[PATH_MAX];
     uint64_t size;           /* the object's size */
     uint64_t wb_from, wb_to; /* written since the last writeback start: [wb_from, wb_to) */
+    /* O_DIRECT: bytes written in order gather in dbuf (file range [doff, doff + dlen), doff
+     * aligned) and reach the part in DIO_SLAB writes; -1 when not direct */
+    int dfd;
+    uint8_t *dbuf;
+    uint64_t doff;
+    size_t dlen;
 };
+
+/* O_DIRECT parts (mo_sink_dir_set_direct): a bulk seed writes data no one reads soon, and
+ * copying it into the page cache was the largest CPU cost of the sync on the machines we
+ * measured (dd of 2 GB: 7.7 s of system time buffered, 0.4 s with O_DIRECT). Offsets, lengths
+ * and the buffer are aligned to DIO_ALIGN; a partial last block is completed from the file
+ * (zeros past its end), written and kept in the buffer, and the part is cut to the object's
+ * size when its last byte arrives. */
+#define DIO_ALIGN ((size_t)4096)
+#define DIO_SLAB ((size_t)4 << 20)
 
 /* Writeback of a part starts every WB_STEP bytes written in order and at its last byte, so
  * that the disk works while the copy goes on and the fsync at publish waits for little. */
@@ -95,12 +115,93 @@ static int dsk_begin(mo_sink *k, mo_sink_obj **out, const mo_obj_ref *ref, uint6
         return rc;
     }
     *part_size = (uint64_t)st.st_size;
+    o->dfd = -1;
+    if (d->direct && (o->dbuf = mo_malloc_aligned(DIO_ALIGN, DIO_SLAB))) {
+        /* a filesystem without O_DIRECT (tmpfs) keeps the buffered path */
+        o->dfd = mo_sys_open(o->part, O_WRONLY | O_DIRECT, 0);
+        if (o->dfd < 0) {
+            mo_free(o->dbuf);
+            o->dbuf = NULL;
+        }
+    }
     *out = o;
+    return MO_OK;
+}
+
+/* Writes the buffered bytes; a partial last block goes completed from the file and stays
+ * buffered, so that bytes written next in order complete it. */
+static int dio_flush(mo_sink_obj *o, mo_err *err)
+{
+    if (!o->dlen)
+        return MO_OK;
+    const size_t full = o->dlen & ~(DIO_ALIGN - 1), tail = o->dlen - full;
+    const size_t w = full + (tail ? DIO_ALIGN : 0);
+    if (tail) {
+        /* the rest of the last block as the file has it (zeros past its end): a rewrite inside
+         * the part must not clobber the bytes after it */
+        ssize_t r = mo_sys_pread(o->fd, o->dbuf + o->dlen, w - o->dlen, o->doff + o->dlen);
+        if (r < 0)
+            return mo_err_sys(err, MO_EIO, errno, "%s: read at offset %llu", o->part,
+                              (unsigned long long)(o->doff + o->dlen));
+        memset(o->dbuf + o->dlen + r, 0, w - o->dlen - (size_t)r);
+    }
+    int rc = mo_sys_pwrite_full(o->dfd, o->dbuf, w, o->doff, o->part, err);
+    if (rc < 0)
+        return rc;
+    if (tail)
+        memmove(o->dbuf, o->dbuf + full, tail);
+    o->doff += full;
+    o->dlen = tail;
+    return MO_OK;
+}
+
+/* Every byte written so far is in the part (the padding of a partial block is cut later). */
+static int dsk_flush(mo_sink_obj *o, mo_err *err)
+{
+    return o->dfd >= 0 ? dio_flush(o, err) : MO_OK;
+}
+
+static int dio_write(mo_sink_obj *o, uint64_t off, const uint8_t *p, size_t n, mo_err *err)
+{
+    int rc;
+    if (o->dlen && off != o->doff + o->dlen) {
+        if ((rc = dio_flush(o, err)) < 0)
+            return rc;
+        o->dlen = 0; /* out of order: the kept partial block is on disk already */
+    }
+    if (!o->dlen) {
+        if (off % DIO_ALIGN) /* not where a block starts (never for chunked copies) */
+            return mo_sys_pwrite_full(o->fd, p, n, off, o->part, err);
+        o->doff = off;
+    }
+    while (n) {
+        size_t k = DIO_SLAB - o->dlen < n ? DIO_SLAB - o->dlen : n;
+        memcpy(o->dbuf + o->dlen, p, k);
+        o->dlen += k;
+        p += k;
+        n -= k;
+        if (o->dlen == DIO_SLAB) {
+            if ((rc = mo_sys_pwrite_full(o->dfd, o->dbuf, DIO_SLAB, o->doff, o->part, err)) < 0)
+                return rc;
+            o->doff += DIO_SLAB;
+            o->dlen = 0;
+        }
+    }
+    if (o->doff + o->dlen == o->size) { /* the last byte: out with it, padding cut */
+        if ((rc = dio_flush(o, err)) < 0)
+            return rc;
+        o->dlen = 0;
+        if (ftruncate(o->fd, (off_t)o->size) < 0)
+            return mo_err_sys(err, sink_errcode(errno), errno, "%s: truncate to %llu", o->part,
+                              (unsigned long long)o->size);
+    }
     return MO_OK;
 }
 
 static int dsk_write(mo_sink_obj *o, uint64_t off, const void *p, size_t n, mo_err *err)
 {
+    if (o->dfd >= 0)
+        return dio_write(o, off, p, n, err);
     int rc = mo_sys_pwrite_full(o->fd, p, n, off, o->part, err);
     if (rc < 0 || o->d->framed) /* framed: the part is rewritten into another file */
         return rc;
@@ -116,11 +217,15 @@ static int dsk_write(mo_sink_obj *o, uint64_t off, const void *p, size_t n, mo_e
 
 static int dsk_read(mo_sink_obj *o, uint64_t off, void *p, size_t n, mo_err *err)
 {
-    return mo_sys_pread_full(o->fd, p, n, off, o->part, err);
+    int rc = dsk_flush(o, err);
+    return rc < 0 ? rc : mo_sys_pread_full(o->fd, p, n, off, o->part, err);
 }
 
 static int dsk_sync(mo_sink_obj *o, mo_err *err)
 {
+    int rc = dsk_flush(o, err);
+    if (rc < 0)
+        return rc;
     if (mo_sys_fsync(o->fd) < 0)
         return mo_err_sys(err, sink_errcode(errno), errno, "%s: fsync", o->part);
     return MO_OK;
@@ -128,6 +233,10 @@ static int dsk_sync(mo_sink_obj *o, mo_err *err)
 
 static int dsk_truncate(mo_sink_obj *o, uint64_t size, mo_err *err)
 {
+    int rc = dsk_flush(o, err);
+    if (rc < 0)
+        return rc;
+    o->dlen = 0;
     if (ftruncate(o->fd, (off_t)size) < 0)
         return mo_err_sys(err, sink_errcode(errno), errno, "%s: truncate to %llu", o->part,
                           (unsigned long long)size);
@@ -167,7 +276,7 @@ static int frame_part(mo_sink_obj *o, char out[PATH_MAX + 16], mo_err *err)
         in += n;
         outoff += f.len;
     }
-    if (rc == MO_OK && mo_sys_fsync(fd) < 0)
+    if (rc == MO_OK && !o->d->unsynced && mo_sys_fsync(fd) < 0)
         rc = mo_err_sys(err, sink_errcode(errno), errno, "%s: fsync", out);
     mo_sys_close(fd);
     mo_free(buf);
@@ -177,9 +286,18 @@ static int frame_part(mo_sink_obj *o, char out[PATH_MAX + 16], mo_err *err)
     return rc;
 }
 
+static void obj_free(mo_sink_obj *o)
+{
+    if (o->dfd >= 0)
+        mo_sys_close(o->dfd);
+    mo_sys_close(o->fd);
+    mo_free(o->dbuf);
+    mo_free(o);
+}
+
 static int dsk_commit(mo_sink_obj *o, mo_err *err)
 {
-    int rc = dsk_sync(o, err);
+    int rc = o->d->unsynced ? dsk_flush(o, err) : dsk_sync(o, err);
     const char *from = o->part;
     char framed[PATH_MAX + 16];
     if (rc == MO_OK && o->d->framed) {
@@ -188,12 +306,11 @@ static int dsk_commit(mo_sink_obj *o, mo_err *err)
     }
     if (rc == MO_OK && mo_sys_rename(from, o->final) < 0)
         rc = mo_err_sys(err, sink_errcode(errno), errno, "rename %s -> %s", from, o->final);
-    if (rc == MO_OK)
+    if (rc == MO_OK && !o->d->unsynced)
         rc = mo_sys_fsync_dir_of(o->final, err);
     if (rc == MO_OK && o->d->framed)
         mo_sys_unlink(o->part);
-    mo_sys_close(o->fd);
-    mo_free(o);
+    obj_free(o);
     return rc;
 }
 
@@ -201,8 +318,8 @@ static void dsk_close(mo_sink_obj *o)
 {
     if (!o)
         return;
-    mo_sys_close(o->fd);
-    mo_free(o);
+    (void)dsk_flush(o, NULL); /* what was written stays for resume, as on the buffered path */
+    obj_free(o);
 }
 
 static int dsk_read_final(mo_sink *k, const char *name, uint64_t off, void *p, size_t n, mo_err *err)
@@ -243,6 +360,7 @@ static const struct mo_sink_ops dir_sink_ops = {
     MO_SINK_OPS_VERSION, "dir",          0,           dsk_stat,       dsk_begin,
     dsk_write,           dsk_read,       dsk_sync,    dsk_truncate,   dsk_part_path,
     dsk_commit,          dsk_close,      dsk_read_final, dsk_state_dir, dsk_free,
+    dsk_flush,
 };
 
 static int mkdir_p(const char *path, mo_err *err)
@@ -290,6 +408,16 @@ int mo_sink_dir_open(mo_sink **out, const char *path, bool framed, mo_err *err)
     k->ctx = d;
     *out = k;
     return MO_OK;
+}
+
+void mo_sink_dir_set_direct(mo_sink *k)
+{
+    ((dir_sink *)k->ctx)->direct = true;
+}
+
+void mo_sink_dir_set_unsynced(mo_sink *k)
+{
+    ((dir_sink *)k->ctx)->unsynced = true;
 }
 
 void mo_sink_free(mo_sink *k)

@@ -13,7 +13,11 @@
  *    error of the subscription; table task rows mirror it.
  * Object files: non-appendable data objects keep their upstream names in the replica
  * directory; appendable objects and tombstones are fetched into a per-subscription stage
- * directory and rewritten into the replica directory (emptied after the commit). */
+ * directory and rewritten into the replica directory (emptied after the commit).
+ * Durability: objects and rewrite outputs are published by rename alone (stage files are never
+ * fsynced); right before the commit one batch fsyncs every file the commit names and their
+ * directories (make_durable). A file under its final name that no commit names yet is a claim:
+ * a replay deep-verifies it (reusable) or re-hashes it against the journal before use. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1222,7 +1226,7 @@ static int fetch_set(iter *it, bool stage)
                                    it->conn.pubacct, it->conn.pubname, want, n, job, it->err)) <
             0)
             goto out;
-        if ((rc = mo_sync_sink_open(&sink, dir, jdir, it->err)) < 0) {
+        if ((rc = mo_sync_sink_open(&sink, dir, jdir, !stage && !s->o.buffered_io, it->err)) < 0) {
             mo_src_free(src);
             goto out;
         }
@@ -1231,6 +1235,7 @@ static int fetch_set(iter *it, bool stage)
         xo.jobs = s->o.fetch_jobs;
         xo.verify_level = s->o.verify_level;
         xo.journal = true;
+        xo.unsynced_sink = true;
         xo.on_published = stage ? NULL : fetched_digest;
         xo.payload = it;
         mo_xfer_stats st;
@@ -1332,7 +1337,7 @@ static int write_out(iter *it, pobj *po, mo_buf *out, const mo_obj_stats *st, mo
     char name[43], path[4200];
     mo_obj_name_format(name, &st->id);
     obj_path(path, sizeof(path), it->s->dir, name);
-    int rc = mo_sys_write_file_atomic(path, out->ptr, out->len, err);
+    int rc = mo_sys_write_file_unsynced(path, out->ptr, out->len, err);
     if (rc < 0)
         return rc;
     mo_obj_stats_encode(po->out_stats, st);
@@ -1577,7 +1582,7 @@ static int reremap_tombstones(iter *it)
                     char nn[43], np[4200];
                     mo_obj_name_format(nn, &res.stats.id);
                     obj_path(np, sizeof(np), it->s->dir, nn);
-                    if ((rc = mo_sys_write_file_atomic(np, out.ptr, out.len, it->err)) == MO_OK) {
+                    if ((rc = mo_sys_write_file_unsynced(np, out.ptr, out.len, it->err)) == MO_OK) {
                         mo_obj_stats_encode(q->new_stats, &res.stats);
                         q->digest = mo_xxh3_128(out.ptr, out.len);
                         q->has_new = true;
@@ -2202,6 +2207,55 @@ static void prune_pending(iter *it)
     closedir(d);
 }
 
+/* ---------------- durability ---------------- */
+
+static int add_path(char ***v, size_t *n, const char *dir, const uint8_t stats_raw[MO_OBJ_STATS_LEN],
+                    mo_err *err)
+{
+    mo_obj_stats st;
+    int rc = mo_obj_stats_decode(&st, stats_raw, err);
+    if (rc < 0)
+        return rc;
+    char name[MO_OBJ_NAME_STR_LEN + 1];
+    mo_obj_name_format(name, &st.id);
+    size_t len = strlen(dir) + 1 + MO_OBJ_NAME_STR_LEN + 1;
+    char *p = mo_malloc(len);
+    if (!p)
+        return mo_err_set(err, MO_ENOMEM, "durable list");
+    snprintf(p, len, "%s/%s", dir, name);
+    (*v)[(*n)++] = p;
+    return MO_OK;
+}
+
+/* Every file the commit refers to was published without fsync (the copier's unsynced sink,
+ * rewrites, pending links; a kill's leftovers reused): one batch makes them all durable
+ * before the catalog names them, a few filesystem journal commits instead of two per file.
+ * Until then they are claims: a replay re-verifies each before it reuses it. */
+static int make_durable(iter *it)
+{
+    size_t cap = 2 * it->nobjs + it->nrr + 1, n = 0;
+    char **v = mo_calloc(cap, sizeof(*v));
+    if (!v)
+        return mo_err_set(it->err, MO_ENOMEM, "durable list");
+    int rc = MO_OK;
+    for (size_t i = 0; i < it->nobjs && rc == MO_OK; i++) {
+        const pobj *po = &it->objs[i];
+        if (po->has_out)
+            rc = add_path(&v, &n, it->s->dir, po->out_stats, it->err);
+        if (rc == MO_OK && po->cls == PO_ADATA && !po->repend && po->future)
+            rc = add_path(&v, &n, it->pending, po->u.stats_raw, it->err); /* keep_pending */
+    }
+    for (size_t i = 0; i < it->nrr && rc == MO_OK; i++)
+        if (it->rr[i].has_new)
+            rc = add_path(&v, &n, it->s->dir, it->rr[i].new_stats, it->err);
+    if (rc == MO_OK)
+        rc = mo_sys_fsync_batch((const char *const *)v, n, it->err);
+    for (size_t i = 0; i < n; i++)
+        mo_free(v[i]);
+    mo_free(v);
+    return rc;
+}
+
 /* ---------------- the iteration ---------------- */
 
 static int run(iter *it)
@@ -2269,7 +2323,7 @@ static int run(iter *it)
         goto fail;
     if ((rc = materialize(it)) < 0)
         goto fail;
-    if ((rc = keep_pending(it)) < 0)
+    if ((rc = keep_pending(it)) < 0 || (rc = make_durable(it)) < 0)
         goto fail;
     bool fenced;
     if ((rc = commit(it, &fenced)) < 0)

@@ -70,13 +70,17 @@ static void ws_free(mo_sink *k)
     mo_free(w);
 }
 
-int mo_sync_sink_open(mo_sink **out, const char *dir, const char *state_dir, mo_err *err)
+int mo_sync_sink_open(mo_sink **out, const char *dir, const char *state_dir, bool direct,
+                      mo_err *err)
 {
     *out = NULL;
     mo_sink *inner;
     int rc = mo_sink_dir_open(&inner, dir, false, err);
     if (rc < 0)
         return rc;
+    mo_sink_dir_set_unsynced(inner); /* the iteration flushes what it registers, in one batch */
+    if (direct)
+        mo_sink_dir_set_direct(inner);
     ss_sink *w = mo_calloc(1, sizeof(*w));
     if (!w || !(w->state = mo_strdup(state_dir))) {
         mo_free(w);

@@ -13,7 +13,8 @@
  * the part only at publish. Chunk
  * records are claims, not trust: on resume every recorded chunk of a part is re-hashed
  * (which also rebuilds the object digest) and fetched again if it does not match. DONE and
- * JOB records are fsynced at once, after the rename they describe is durable. Replay stops
+ * JOB records are fsynced at once, after the rename they describe is durable (with an unsynced
+ * sink, DONE records are not fsynced and are only claims: the copier re-hashes the object). Replay stops
  * at the first record that fails its checksum (torn tail): reported and cut, never
  * trusted. A zero checksum is a failure like any other. */
 #include <errno.h>
@@ -359,14 +360,15 @@ int mo_ckpt_chunk(mo_ckpt *c, const char *name, uint32_t idx, uint64_t off, uint
     return MO_OK;
 }
 
-int mo_ckpt_done(mo_ckpt *c, const char *name, uint64_t size, mo_digest128 d, mo_err *err)
+int mo_ckpt_done(mo_ckpt *c, const char *name, uint64_t size, mo_digest128 d, bool sync,
+                 mo_err *err)
 {
     uint8_t p[66];
     memcpy(p, name, 42);
     mo_store_le64(p + 42, size);
     mo_store_le64(p + 50, d.lo);
     mo_store_le64(p + 58, d.hi);
-    int rc = ck_append(c, REC_DONE, p, 66, true, err);
+    int rc = ck_append(c, REC_DONE, p, 66, sync, err);
     if (rc < 0)
         return rc;
     ck_entry *e = ck_find(c, name, true);

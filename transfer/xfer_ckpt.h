@@ -42,8 +42,10 @@ int mo_ckpt_chunk(mo_ckpt *c, const char *name, uint32_t idx, uint64_t off, uint
                   uint64_t hash, mo_err *err);
 /** fsyncs the journal (batched durability of chunk records). */
 int mo_ckpt_sync(mo_ckpt *c, mo_err *err);
-/** Appends and fsyncs a DONE record: the object is published (rename durable). */
-int mo_ckpt_done(mo_ckpt *c, const char *name, uint64_t size, mo_digest128 digest, mo_err *err);
+/** Appends a DONE record: the object is published; fsynced when @p sync (the rename was
+ * durable), else a claim the copier re-checks (unsynced sinks). */
+int mo_ckpt_done(mo_ckpt *c, const char *name, uint64_t size, mo_digest128 digest, bool sync,
+                 mo_err *err);
 int mo_ckpt_job_done(mo_ckpt *c, mo_err *err);
 /** Forgets the chunk records of @p name (its part was found damaged beyond chunk @p from). */
 void mo_ckpt_forget(mo_ckpt *c, const char *name, uint32_t from);

@@ -232,8 +232,8 @@ static int journal_chunks(xfer *x, const char *name, struct mo_ckpt_chunk **out,
 
 static bool journal_says_published(xfer *x, const mo_obj_ref *ref)
 {
-    if (!x->ck)
-        return false;
+    if (!x->ck || x->o.unsynced_sink)
+        return false; /* unsynced: a claim only, same_final re-hashes against its digest */
     pthread_mutex_lock(&x->mu);
     const mo_ckpt_obj *o = mo_ckpt_get(x->ck, ref->name);
     bool done = o && o->done && o->size == ref->size &&
@@ -304,7 +304,7 @@ static int same_final(xfer *x, const mo_obj_ref *ref, uint8_t *buf, bool *same, 
         }
         if (*same && x->ck && !done) {
             pthread_mutex_lock(&x->mu);
-            rc = mo_ckpt_done(x->ck, ref->name, ref->size, d, err);
+            rc = mo_ckpt_done(x->ck, ref->name, ref->size, d, !x->o.unsynced_sink, err);
             pthread_mutex_unlock(&x->mu);
         }
     }
@@ -435,6 +435,9 @@ static int copy_object(xfer *x, const mo_obj_ref *ref, uint8_t *buf, mo_err *err
         }
         const uint64_t h = mo_xxh3_64_stream_digest(ch64);
         fetched += n;
+        if (x->sink->ops->version >= 2 && x->sink->ops->flush &&
+            (rc = x->sink->ops->flush(so, err)) < 0)
+            goto out; /* the chunk's bytes are in the part before its record */
         if (x->ck) {
             /* written after the chunk: a killed process loses at most the chunk in flight */
             if ((rc = journal_chunk(x, ref->name, (uint32_t)idx, off, (uint32_t)n, h, err)) < 0)
@@ -474,7 +477,7 @@ static int copy_object(xfer *x, const mo_obj_ref *ref, uint8_t *buf, mo_err *err
     so = NULL;
     if (rc == MO_OK && x->ck) {
         pthread_mutex_lock(&x->mu);
-        rc = mo_ckpt_done(x->ck, ref->name, ref->size, d, err);
+        rc = mo_ckpt_done(x->ck, ref->name, ref->size, d, !x->o.unsynced_sink, err);
         pthread_mutex_unlock(&x->mu);
     }
     if (rc == MO_OK && x->o.on_published)

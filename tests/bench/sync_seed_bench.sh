@@ -6,7 +6,8 @@
 # Each repetition runs rsync, rsync --fsync and mosync in turn; best and median are printed.
 # usage: tests/bench/sync_seed_bench.sh   env: ROWS_M (order_line rows in millions, default 21:
 #        2.04 GB), CHUNK (moupstream chunk size, default 8m), LEVEL (verify level of the sync,
-#        default struct, as the seed bench), BUILD, BENCH_DIR, REPS (default 2)
+#        default struct, as the seed bench), BUILD, BENCH_DIR, REPS (default 2), KEEP=1 (keep
+#        the data), REUSE=1 (use the upstream a KEEP=1 run left)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build-sbench}
@@ -17,9 +18,13 @@ REPS=${REPS:-2}
 M=$BUILD/tools/mosync
 UPB=$BUILD/tools/moupstream
 [ -x "$M" ] && [ -x "$UPB" ] || { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMO_BUILD_TESTS=OFF >/dev/null && cmake --build "$BUILD" -j2 >/dev/null; }
-rm -rf "$B"; mkdir -p "$B"
-"$M" gen --out "$B/up" --db tpcc --table "order_line:$((ROWS_M * 1000000))" --table "stock:$((ROWS_M * 300000))" \
-    --table "customer:$((ROWS_M * 200000))" --seed 5 | head -1
+if [ "${REUSE:-0}" = 1 ] && [ -d "$B/up" ]; then
+    rm -rf "$B/down" "$B/rdst" "$B/port"
+else
+    rm -rf "$B"; mkdir -p "$B"
+    "$M" gen --out "$B/up" --db tpcc --table "order_line:$((ROWS_M * 1000000))" --table "stock:$((ROWS_M * 300000))" \
+        --table "customer:$((ROWS_M * 200000))" --seed 5 | head -1
+fi
 bytes=$(du -cb "$B"/up/0* | tail -1 | cut -f1)
 echo "upstream object bytes: $bytes"
 cat "$B"/up/0* > /dev/null

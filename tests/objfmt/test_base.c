@@ -543,6 +543,49 @@ static void test_base_sys__read_file(void)
     mo_free(p);
 }
 
+
+/* mo_sys_write_file_unsynced + mo_sys_fsync_batch: files published by rename alone, then one
+ * fsync per file and one per distinct directory; a failing fsync names the file. */
+static void test_base_sys__fsync_batch(void)
+{
+    char a[500];
+    const char *t = mo_test_tmpdir("sys_batch_a"), *b;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    snprintf(a, sizeof(a), "%s", t); /* mo_test_tmpdir's buffer is reused */
+    b = mo_test_tmpdir("sys_batch_b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    char paths[5][600];
+    const char *v[5];
+    const unsigned long f0 = mo_sys_calls(MO_SYS_FSYNC);
+    for (int i = 0; i < 5; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "obj%d", i);
+        snprintf(paths[i], sizeof(paths[i]), "%s", path_in(i < 3 ? a : b, name));
+        v[i] = paths[i];
+        MO_ASSERT_OK(mo_sys_write_file_unsynced(paths[i], name, strlen(name), &mo_test_err));
+        CU_ASSERT(file_equals(paths[i], name, strlen(name)));
+        char tmp[3100];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", paths[i]);
+        CU_ASSERT_FALSE(file_exists(tmp));
+    }
+    CU_ASSERT_EQUAL(mo_sys_calls(MO_SYS_FSYNC) - f0, 0); /* unsynced: no fsync yet */
+    MO_ASSERT_OK(mo_sys_fsync_batch(v, 5, &mo_test_err));
+    CU_ASSERT_EQUAL(mo_sys_calls(MO_SYS_FSYNC) - f0, 5 + 2); /* 5 files, 2 directories */
+    MO_ASSERT_OK(mo_sys_fsync_batch(v, 0, &mo_test_err));
+    MO_ASSERT_RC(MO_EIO, mo_sys_fsync_batch((const char *[]){path_in(a, "missing")}, 1,
+                                            &mo_test_err));
+    CU_ASSERT(strstr(mo_test_err.msg, "missing") != NULL);
+#ifdef MO_FAULT_INJECTION
+    MO_ASSERT_OK(mo_sys_fault_arm(MO_SYS_FSYNC, 4, MO_SYS_FAULT_EIO, false));
+    MO_ASSERT_RC(MO_EIO, mo_sys_fsync_batch(v, 5, &mo_test_err));
+    CU_ASSERT(strstr(mo_test_err.msg, "obj3: fsync") != NULL);
+    MO_ASSERT_OK(mo_sys_fault_arm(MO_SYS_FSYNC, 7, MO_SYS_FAULT_EIO, false));
+    MO_ASSERT_RC(MO_EIO, mo_sys_fsync_batch(v, 5, &mo_test_err));
+    CU_ASSERT(strstr(mo_test_err.msg, "fsync directory") != NULL);
+    mo_sys_fault_disarm_all();
+#endif
+}
+
 static CU_TestInfo crc_tests[] = {
     {"check_values", test_base_crc__check_values},
     {"incremental", test_base_crc__incremental},
@@ -572,6 +615,7 @@ static CU_TestInfo sys_tests[] = {
     {"atomic_write_fail_each_call", test_base_sys__atomic_write_fail_each_call},
     {"atomic_write_crash_loop", test_base_sys__atomic_write_crash_loop},
     {"read_file", test_base_sys__read_file},
+    {"fsync_batch", test_base_sys__fsync_batch},
     CU_TEST_INFO_NULL,
 };
 

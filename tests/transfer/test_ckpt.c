@@ -39,7 +39,7 @@ static void test_ckpt__replay(void)
     MO_ASSERT_OK(mo_ckpt_open(&c, dir, &j, &torn, &mo_test_err));
     MO_ASSERT_OK(mo_ckpt_chunk(c, N1, 0, 0, 65536, 11, &mo_test_err));
     MO_ASSERT_OK(mo_ckpt_chunk(c, N1, 1, 65536, 100, 12, &mo_test_err));
-    MO_ASSERT_OK(mo_ckpt_done(c, N1, 65636, (mo_digest128){5, 6}, &mo_test_err));
+    MO_ASSERT_OK(mo_ckpt_done(c, N1, 65636, (mo_digest128){5, 6}, true, &mo_test_err));
     MO_ASSERT_OK(mo_ckpt_chunk(c, N2, 0, 0, 7, 13, &mo_test_err));
     mo_ckpt_free(c);
     MO_ASSERT_OK(mo_ckpt_open(&c, dir, &j, &torn, &mo_test_err));
@@ -142,7 +142,7 @@ static void test_ckpt__finished_job_archived(void)
     uint64_t torn;
     mo_ckpt_job j = job_of("dir:/a");
     MO_ASSERT_OK(mo_ckpt_open(&c, dir, &j, &torn, &mo_test_err));
-    MO_ASSERT_OK(mo_ckpt_done(c, N1, 10, (mo_digest128){1, 1}, &mo_test_err));
+    MO_ASSERT_OK(mo_ckpt_done(c, N1, 10, (mo_digest128){1, 1}, true, &mo_test_err));
     MO_ASSERT_OK(mo_ckpt_job_done(c, &mo_test_err));
     mo_ckpt_free(c);
     /* same job again: state kept */
@@ -172,7 +172,7 @@ static void test_ckpt__io_faults(void)
         MO_ASSERT_OK(mo_sys_fault_arm((mo_sys_op)op, 1, MO_SYS_FAULT_ENOSPC, false));
         /* chunk records are written at once and fsynced in batches; DONE is fsynced at once */
         int rc = op == MO_SYS_WRITE ? mo_ckpt_chunk(c, N1, 1, 65536, 65536, 5, &mo_test_err)
-                                    : mo_ckpt_done(c, N1, 65536, (mo_digest128){1, 2}, &mo_test_err);
+                                    : mo_ckpt_done(c, N1, 65536, (mo_digest128){1, 2}, true, &mo_test_err);
         mo_sys_fault_disarm_all();
         if (rc != MO_ENOSPC)
             mo_ckpt_free(c);

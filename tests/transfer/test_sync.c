@@ -5,14 +5,20 @@
  * non-appendable and non-mergeable, no object is fetched twice, a no-op round fetches nothing.
  * Then PAUSE/RESUME/DROP at iteration boundaries (DROP leaves no upstream snapshot), a stale
  * previous snapshot (clean full resync), and MO's R:/N: error records with the retry budget. */
+#include <dirent.h>
+#include <glob.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mo/gen.h"
 #include "mo/scan.h"
 #include "mo/srv.h"
 #include "mo/sync.h"
+#include "mo/sys.h"
 #include "mo_test.h"
 
 static const mo_gen_table_spec tables[] = {
@@ -454,12 +460,167 @@ static void test_sync__errmsg_budget(void)
     CU_ASSERT_FALSE(mo_sync_retryable(MO_EINVAL, &er));
 }
 
+
+/* ---- durability order: every file a commit names is fsynced, and so is its directory after
+ * the rename that named it, before the catalog commit (the sync publishes unsynced and makes
+ * what it registers durable in one batch) ---- */
+
+typedef struct trace_ev {
+    mo_sys_op op;
+    char path[PATH_MAX];
+} trace_ev;
+
+static struct {
+    trace_ev *v;
+    size_t n, cap;
+    pthread_mutex_t mu;
+} g_tr = {NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+
+static void trace_cb(mo_sys_op op, int fd, const char *path, void *payload)
+{
+    (void)payload;
+    char p[PATH_MAX] = "";
+    if (path) {
+        if (!realpath(path, p))
+            snprintf(p, sizeof(p), "%s", path);
+    } else {
+        char l[64];
+        snprintf(l, sizeof(l), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(l, p, sizeof(p) - 1);
+        p[n > 0 ? n : 0] = 0;
+    }
+    pthread_mutex_lock(&g_tr.mu);
+    if (g_tr.n == g_tr.cap) {
+        size_t cap = g_tr.cap ? 2 * g_tr.cap : 1024;
+        trace_ev *v = realloc(g_tr.v, cap * sizeof(*v));
+        if (!v) {
+            pthread_mutex_unlock(&g_tr.mu);
+            return;
+        }
+        g_tr.v = v;
+        g_tr.cap = cap;
+    }
+    g_tr.v[g_tr.n].op = op;
+    memcpy(g_tr.v[g_tr.n].path, p, sizeof(p));
+    g_tr.n++;
+    pthread_mutex_unlock(&g_tr.mu);
+}
+
+/* Index of the last event @p op on @p path before @p before, or -1. */
+static long trace_last(mo_sys_op op, const char *path, size_t before)
+{
+    for (size_t i = before; i-- > 0;)
+        if (g_tr.v[i].op == op && !strcmp(g_tr.v[i].path, path))
+            return (long)i;
+    return -1;
+}
+
+typedef struct durable_files {
+    char (*path)[PATH_MAX];
+    size_t n;
+} durable_files;
+
+static void list_objects_in(durable_files *f, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (mo_obj_name_valid(e->d_name)) {
+            f->path = realloc(f->path, (f->n + 1) * sizeof(*f->path));
+            snprintf(f->path[f->n++], PATH_MAX, "%s/%s", dir, e->d_name);
+        }
+    closedir(d);
+}
+
+static void test_sync__registered_files_durable_before_commit(void)
+{
+    MO_ASSERT_OK(make("sync_durable", 21));
+    /* appendable objects, some rows committed after the snapshot: pending files too */
+    const int ops[] = {MO_GEN_OP_APPEND, MO_GEN_OP_APPEND, MO_GEN_OP_APPEND};
+    MO_ASSERT_OK(mo_gen_step(g_up, ops, 3, 77, false, NULL, &mo_test_err));
+    mo_sync *s = open_sync();
+    char stmt[1400];
+    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
+    MO_ASSERT_OK(sql(s, stmt));
+    g_tr.n = 0;
+    if (mo_sys_trace_set(trace_cb, NULL) != MO_OK) {
+        CU_FAIL("this test needs a fault-injection build (mo_sys_trace_set)");
+        mo_sync_free(s);
+        return;
+    }
+    mo_sync_report rep;
+    int rc = run_once(s, &rep);
+    mo_sys_trace_set(NULL, NULL);
+    MO_ASSERT_OK(rc);
+    CU_ASSERT(rep.fetched > 0);
+    CU_ASSERT(rep.rewritten > 0); /* rewrite outputs are covered too */
+    char down[PATH_MAX];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(g_down, down));
+    durable_files f = {NULL, 0};
+    list_objects_in(&f, down);
+    const size_t nobj = f.n;
+    CU_ASSERT(nobj >= rep.registered && nobj > 0);
+    char pat[PATH_MAX + 32];
+    snprintf(pat, sizeof(pat), "%s/.mosync/sync/*/pending", down);
+    glob_t g;
+    if (glob(pat, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            list_objects_in(&f, g.gl_pathv[i]);
+        globfree(&g);
+    }
+    CU_ASSERT(f.n > nobj); /* pending appendables kept for a later snapshot */
+    /* the commit: the first catalog fsync after the last rename that named an object */
+    long last_rename = -1;
+    for (size_t i = 0; i < nobj; i++) {
+        long r = trace_last(MO_SYS_RENAME, f.path[i], g_tr.n);
+        if (r > last_rename)
+            last_rename = r;
+    }
+    CU_ASSERT(last_rename >= 0);
+    char catdir[PATH_MAX + 32];
+    snprintf(catdir, sizeof(catdir), "%s/.mosync/catalog/", down);
+    size_t commit = g_tr.n;
+    for (size_t i = (size_t)(last_rename + 1); i < g_tr.n; i++)
+        if (g_tr.v[i].op == MO_SYS_FSYNC && !strncmp(g_tr.v[i].path, catdir, strlen(catdir))) {
+            commit = i;
+            break;
+        }
+    CU_ASSERT_FATAL(commit < g_tr.n);
+    unsigned not_synced = 0, dir_not_synced = 0;
+    for (size_t i = 0; i < f.n; i++) {
+        if (trace_last(MO_SYS_FSYNC, f.path[i], commit) < 0) {
+            if (!not_synced++)
+                fprintf(stderr, "not fsynced before the commit: %s\n", f.path[i]);
+        }
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s", f.path[i]);
+        *strrchr(dir, '/') = 0;
+        long named = trace_last(MO_SYS_RENAME, f.path[i], commit);
+        long dsync = trace_last(MO_SYS_FSYNC, dir, commit);
+        if (dsync < 0 || dsync < named) {
+            if (!dir_not_synced++)
+                fprintf(stderr, "directory not fsynced after naming %s\n", f.path[i]);
+        }
+    }
+    CU_ASSERT_EQUAL(not_synced, 0);
+    CU_ASSERT_EQUAL(dir_not_synced, 0);
+    verify(s, "durable seed");
+    free(f.path);
+    free(g_tr.v);
+    g_tr.v = NULL;
+    g_tr.n = g_tr.cap = 0;
+    mo_sync_free(s);
+}
+
 static CU_TestInfo sync_tests[] = {
     {"errmsg_budget", test_sync__errmsg_budget},
     {"steps_checksums_equal", test_sync__steps_checksums_equal},
     {"pause_resume_drop", test_sync__pause_resume_drop},
     {"stale_previous_snapshot_resyncs", test_sync__stale_previous_snapshot_resyncs},
     {"unappliable_ddl_stops_task", test_sync__unappliable_ddl_stops_task},
+    {"registered_files_durable_before_commit", test_sync__registered_files_durable_before_commit},
     CU_TEST_INFO_NULL,
 };
 

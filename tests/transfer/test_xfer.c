@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mo/hash.h"
 #include "mo/sys.h"
@@ -352,6 +355,150 @@ static void test_xfer__oom_loop(void)
     fake_dispose(&f);
 }
 
+
+/* An unsynced sink (the sync's batched durability): DONE records are claims. A published
+ * object damaged after its DONE record (a power loss before the batch fsync) is re-hashed
+ * against the record and fetched again; a durable sink trusts the record without reading. */
+static void test_xfer__unsynced_done_rechecked(void)
+{
+    for (int unsynced = 1; unsynced >= 0; unsynced--) {
+        fake f;
+        mo_src s;
+        fake_init(&f, &s);
+        const char *dir = mo_test_tmpdir("xferuns");
+        mo_sink *k;
+        MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+        if (unsynced)
+            mo_sink_dir_set_unsynced(k);
+        mo_xfer_opts o = opts_small();
+        o.unsynced_sink = unsynced;
+        mo_xfer_stats st;
+        f.short_obj = 1; /* object 0 is published and journaled DONE, then the job fails */
+        MO_ASSERT_RC(MO_ETRUNCATED, mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+        CU_ASSERT(same_file(dir, &f, 0));
+        char p[700];
+        snprintf(p, sizeof(p), "%s/%s", dir, f.refs[0].name);
+        int fd = open(p, O_WRONLY);
+        CU_ASSERT_FATAL(fd >= 0);
+        CU_ASSERT_EQUAL(pwrite(fd, "\xff\xff\xff\xff", 4, 200), 4); /* same size, other bytes */
+        close(fd);
+        f.short_obj = -1;
+        MO_ASSERT_OK(mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+        if (unsynced) {
+            CU_ASSERT_EQUAL(st.objects_copied, 2);
+            CU_ASSERT_EQUAL(st.objects_skipped, 0);
+            CU_ASSERT(same_file(dir, &f, 0));
+        } else {
+            CU_ASSERT_EQUAL(st.objects_copied, 1);
+            CU_ASSERT_EQUAL(st.objects_skipped, 1); /* trusted: DONE = durable */
+        }
+        CU_ASSERT(same_file(dir, &f, 1));
+        mo_sink_free(k);
+        fake_dispose(&f);
+    }
+}
+
+/* Pages of @p path in the page cache (mincore). */
+static size_t resident_pages(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return SIZE_MAX;
+    struct stat st;
+    fstat(fd, &st);
+    size_t len = (size_t)st.st_size, pg = (size_t)sysconf(_SC_PAGESIZE), n = 0;
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return SIZE_MAX;
+    unsigned char *v = malloc((len + pg - 1) / pg);
+    if (v && mincore(m, len, v) == 0)
+        for (size_t i = 0; i < (len + pg - 1) / pg; i++)
+            n += v[i] & 1;
+    free(v);
+    munmap(m, len);
+    return n;
+}
+
+/* The O_DIRECT dir sink: bytes exact through in-order pieces of odd sizes, a flush at an
+ * unaligned offset, a read before the end, out-of-order rewrites at aligned and unaligned
+ * offsets, a truncate; the last byte cuts the zero padding; written pages bypass the page
+ * cache. Then the copier over it with an unaligned chunk size, a failed run and a resume. */
+static void test_xfer__direct_sink_exact(void)
+{
+    const char *dir = mo_test_tmpdir("xferdio");
+    mo_sink *k;
+    MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+    mo_sink_dir_set_direct(k);
+    const size_t size = (9u << 20) + 12345;
+    uint8_t *data = malloc(size), *back = malloc(size);
+    CU_ASSERT_FATAL(data && back);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (uint8_t)(i * 2654435761u >> 13);
+    mo_obj_ref ref;
+    memset(&ref, 0, sizeof(ref));
+    snprintf(ref.name, sizeof(ref.name), "01900000-0000-7000-8000-000000000001_00000");
+    ref.size = size;
+    for (int pass = 0; pass < 2; pass++) {
+        mo_sink_obj *o;
+        uint64_t part;
+        MO_ASSERT_OK(k->ops->begin(k, &o, &ref, &part, &mo_test_err));
+        CU_ASSERT_EQUAL(part, 0);
+        size_t off = 0;
+        while (off < size) {
+            size_t n = size - off < 100003 ? size - off : 100003;
+            MO_ASSERT_OK(k->ops->write(o, off, data + off, n, &mo_test_err));
+            off += n;
+            if (pass == 1 && off > (5u << 20) && off < (5u << 20) + 100003) {
+                MO_ASSERT_OK(k->ops->flush(o, &mo_test_err)); /* unaligned: padded, kept */
+                MO_ASSERT_OK(k->ops->read(o, 0, back, off, &mo_test_err));
+                CU_ASSERT_EQUAL(memcmp(back, data, off), 0);
+            }
+        }
+        if (pass == 1) {
+            /* out of order: at an aligned and an unaligned offset, then a truncate that the
+             * last write restores */
+            MO_ASSERT_OK(k->ops->write(o, 8192, data + 8192, 5000, &mo_test_err));
+            MO_ASSERT_OK(k->ops->write(o, 70001, data + 70001, 333, &mo_test_err));
+            MO_ASSERT_OK(k->ops->truncate(o, size - 100, &mo_test_err));
+            MO_ASSERT_OK(k->ops->write(o, size - 100, data + size - 100, 100, &mo_test_err));
+        }
+        MO_ASSERT_OK(k->ops->commit(o, &mo_test_err));
+        char p[700];
+        snprintf(p, sizeof(p), "%s/%s", dir, ref.name);
+        if (pass == 0)
+            CU_ASSERT(resident_pages(p) <= 2); /* O_DIRECT: not through the page cache */
+        uint8_t *d;
+        size_t n;
+        MO_ASSERT_OK(mo_sys_read_file(&d, &n, p, &mo_test_err));
+        CU_ASSERT_EQUAL(n, size);
+        CU_ASSERT(n == size && !memcmp(d, data, size));
+        mo_free(d);
+        unlink(p);
+    }
+    mo_sink_free(k);
+    free(data);
+    free(back);
+    /* the copier: chunks of 3 pages + 5 bytes, a run that fails on object 1, a resume */
+    fake f;
+    mo_src s;
+    fake_init(&f, &s);
+    dir = mo_test_tmpdir("xferdio2");
+    MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+    mo_sink_dir_set_direct(k);
+    mo_xfer_opts o = opts_small();
+    o.chunk_size = 3 * 4096 + 5;
+    mo_xfer_stats st;
+    f.short_obj = 1;
+    MO_ASSERT_RC(MO_ETRUNCATED, mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    f.short_obj = -1;
+    MO_ASSERT_OK(mo_xfer_run(&st, &s, k, &o, &mo_test_err));
+    CU_ASSERT(same_file(dir, &f, 0) && same_file(dir, &f, 1));
+    CU_ASSERT_EQUAL(st.chunks_refetched, 0); /* every journaled chunk was in the part */
+    mo_sink_free(k);
+    fake_dispose(&f);
+}
+
 static CU_TestInfo xfer_tests[] = {
     {"test_xfer__retry_transient", test_xfer__retry_transient},
     {"test_xfer__borrow_release_failure", test_xfer__borrow_release_failure},
@@ -359,6 +506,8 @@ static CU_TestInfo xfer_tests[] = {
     {"test_xfer__short_source_and_bad_digest", test_xfer__short_source_and_bad_digest},
     {"test_xfer__hostile_name", test_xfer__hostile_name},
     {"test_xfer__oom_loop", test_xfer__oom_loop},
+    {"test_xfer__unsynced_done_rechecked", test_xfer__unsynced_done_rechecked},
+    {"test_xfer__direct_sink_exact", test_xfer__direct_sink_exact},
     CU_TEST_INFO_NULL,
 };
 

@@ -64,6 +64,15 @@ unsigned long mo_sys_calls(mo_sys_op op);
  */
 int mo_sys_fault_parse(const char *spec, mo_err *err);
 
+/**
+ * Test builds (MO_FAULT_INJECTION): @p cb sees every successful fsync (its fd, path NULL) and
+ * rename (fd -1, the target path) right after it returned, from the calling thread (the
+ * callback locks what it shares); NULL turns it off. The durability tests use it to prove the
+ * order of fsyncs, renames and commits. @return MO_EINVAL when the build has no fault injection.
+ */
+typedef void (*mo_sys_trace_fn)(mo_sys_op op, int fd, const char *path, void *payload);
+int mo_sys_trace_set(mo_sys_trace_fn cb, void *payload);
+
 /* ---- helpers built on the table ---- */
 
 /** Reads exactly @p n bytes at @p off. Short file -> MO_ETRUNCATED; errors -> MO_EIO. */
@@ -78,6 +87,17 @@ int mo_sys_fsync_dir_of(const char *path, mo_err *err);
  * On failure the old file (if any) is untouched and the temp file is removed.
  */
 int mo_sys_write_file_atomic(const char *path, const void *p, size_t n, mo_err *err);
+/**
+ * write "<path>.tmp", rename: atomic against a killed process, not against a power loss. The
+ * caller makes it durable later (mo_sys_fsync_batch) before anything durable refers to it.
+ */
+int mo_sys_write_file_unsynced(const char *path, const void *p, size_t n, mo_err *err);
+/**
+ * Makes files published without fsync durable in one step: fsync each of @p paths, then each
+ * directory that holds one, once. Batching lets the filesystem commit its journal a few times
+ * instead of twice per file.
+ */
+int mo_sys_fsync_batch(const char *const *paths, size_t n, mo_err *err);
 /** Reads a whole file into a fresh mo_malloc buffer (caller frees). */
 int mo_sys_read_file(uint8_t **out, size_t *len_out, const char *path, mo_err *err);
 

@@ -66,6 +66,7 @@ typedef struct mo_sync_opts {
     mo_obj_level verify_level; /* 0 = deep */
     unsigned flush_timeout_s;  /* wait for check_snapshot_flushed, 0 = 1800 (MO: 30 min) */
     FILE *log;                 /* one line per iteration and event, NULL = silent */
+    bool buffered_io;          /* objects through the page cache, not O_DIRECT */
 } mo_sync_opts;
 
 /**
@@ -182,8 +183,11 @@ int mo_sync_src_open(mo_src **out, const char *uri, const char *password, const 
 
 /**
  * A dir sink into @p dir whose journal lives in @p state_dir instead of "<dir>/.mosync"
- * (one journal per subscription, so parallel iterations never share one).
+ * (one journal per subscription, so parallel iterations never share one). It publishes
+ * unsynced (the iteration makes what it registers durable in one batch before its commit);
+ * @p direct: parts written with O_DIRECT (objects kept as they are, not read back soon).
  */
-int mo_sync_sink_open(mo_sink **out, const char *dir, const char *state_dir, mo_err *err);
+int mo_sync_sink_open(mo_sink **out, const char *dir, const char *state_dir, bool direct,
+                      mo_err *err);
 
 #endif

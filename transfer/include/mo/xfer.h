@@ -114,8 +114,12 @@ struct mo_sink_ops {
     /** Directory for the journal and other state, or NULL. */
     const char *(*state_dir)(mo_sink *k);
     void (*free)(mo_sink *k);
+    /* ---- version 2 ---- */
+    /** Optional: every byte written so far reaches the part file (not necessarily the disk);
+     * the copier calls it before it journals a chunk. */
+    int (*flush)(mo_sink_obj *o, mo_err *err);
 };
-#define MO_SINK_OPS_VERSION 1
+#define MO_SINK_OPS_VERSION 2
 
 struct mo_sink {
     const struct mo_sink_ops *ops;
@@ -124,6 +128,19 @@ struct mo_sink {
 
 /** A directory sink; @p framed writes MO's legacy DISK framing at publish time. */
 int mo_sink_dir_open(mo_sink **out, const char *path, bool framed, mo_err *err);
+/**
+ * Makes @p k (a dir sink) publish by rename alone, without fsync of the object or its
+ * directory: atomic against a killed process, not against a power loss. Its owner makes what
+ * it keeps durable in one batch (mo_sys_fsync_batch) before anything durable refers to it, and
+ * runs the copier with mo_xfer_opts.unsynced_sink so that the journal's DONE records are
+ * re-checked instead of trusted.
+ */
+void mo_sink_dir_set_unsynced(mo_sink *k);
+/**
+ * Makes @p k (a dir sink) write parts with O_DIRECT through an aligned 4 MiB buffer where the
+ * filesystem allows it: no copy into the page cache, for bulk data not read back soon.
+ */
+void mo_sink_dir_set_direct(mo_sink *k);
 void mo_sink_free(mo_sink *k);
 
 /* ---------------- the copier ---------------- */
@@ -136,6 +153,10 @@ typedef struct mo_xfer_opts {
     unsigned retries;      /* for MO_EAGAIN, 0 = 5 */
     bool journal;          /* false: no checkpoint journal (benchmark baseline) */
     int progress;          /* 0 none, 1 terminal line, 2 JSON events on stderr */
+    /** The sink publishes without fsync (mo_sink_dir_set_unsynced): DONE records are written
+     * without fsync, and a published object they describe is re-hashed against the recorded
+     * digest before it is skipped (after a power loss its bytes may not be there). */
+    bool unsynced_sink;
     /** Optional: called (from the copier's threads) for each object published by this run,
      * with the XXH3-128 of its bytes as written; the return value is ignored. */
     void (*on_published)(void *payload, const mo_obj_ref *ref, mo_digest128 digest);
