@@ -221,6 +221,8 @@ typedef struct iter {
     rremap *rr;
     size_t nrr;
     char stage[4096], jmain[4096], jstage[4096], pending[4096];
+    struct name_ix *fix; /* fetch_set: its objects by name, for fetched_digest */
+    size_t nfix;
 } iter;
 
 static void iter_dispose(iter *it)
@@ -1165,15 +1167,37 @@ static void obj_path(char *out, size_t cap, const char *dir, const char *name)
     snprintf(out, cap, "%s/%s", dir, name);
 }
 
+/* it->objs indices sorted by name: duplicate names and the copier's callback in O(log n) */
+typedef struct name_ix name_ix;
+struct name_ix {
+    const char *name;
+    size_t i;
+};
+
+static int name_ix_cmp(const void *a, const void *b)
+{
+    const name_ix *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
 /* The copier's XXH3-128 of a replica-set object it published (its threads; each object once):
  * materialize need not read the file again. Only digest fields of PO_DATA objects are written,
  * which no one else touches while the copier runs. */
 static void fetched_digest(void *payload, const mo_obj_ref *ref, mo_digest128 digest)
 {
     iter *it = payload;
-    for (size_t i = 0; i < it->nobjs; i++) {
-        pobj *po = &it->objs[i];
-        if (po->cls == PO_DATA && !po->stage && !strcmp(po->u.name, ref->name)) {
+    size_t lo = 0, hi = it->nfix; /* the first entry >= ref->name */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(it->fix[mid].name, ref->name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < it->nfix && !strcmp(it->fix[lo].name, ref->name); lo++) {
+        pobj *po = &it->objs[it->fix[lo].i];
+        if (po->cls == PO_DATA && !po->stage) {
             po->digest = digest;
             po->digest_known = true;
         }
@@ -1185,17 +1209,25 @@ static int fetch_set(iter *it, bool stage)
     mo_sync *s = it->s;
     const char *dir = stage ? it->stage : s->dir;
     mo_sync_want *want = mo_calloc(it->nobjs ? it->nobjs : 1, sizeof(*want));
-    if (!want)
+    name_ix *ix = mo_calloc(it->nobjs ? it->nobjs : 1, sizeof(*ix));
+    bool *dup = mo_calloc(it->nobjs ? it->nobjs : 1, sizeof(*dup));
+    if (!want || !ix || !dup) {
+        mo_free(want);
+        mo_free(ix);
+        mo_free(dup);
         return mo_err_set(it->err, MO_ENOMEM, "fetch list");
+    }
+    size_t nix = 0;
+    for (size_t i = 0; i < it->nobjs; i++)
+        if (it->objs[i].stage == stage && !it->objs[i].repend)
+            ix[nix++] = (name_ix){it->objs[i].u.name, i};
+    qsort(ix, nix, sizeof(*ix), name_ix_cmp);
+    for (size_t k = 1; k < nix; k++)
+        dup[ix[k].i] = !strcmp(ix[k].name, ix[k - 1].name); /* all but the first of a name */
     size_t n = 0;
     for (size_t i = 0; i < it->nobjs; i++) {
         pobj *po = &it->objs[i];
-        if (po->stage != stage || po->repend)
-            continue;
-        bool dup = false;
-        for (size_t k = 0; k < n && !dup; k++)
-            dup = !strcmp(want[k].name, po->u.name);
-        if (dup)
+        if (po->stage != stage || po->repend || dup[i])
             continue;
         char path[4200];
         obj_path(path, sizeof(path), dir, po->u.name);
@@ -1211,6 +1243,9 @@ static int fetch_set(iter *it, bool stage)
             po->tab->kind != PT_CREATE && po->tab->kind != PT_RECREATE)
             it->rep->merged_bytes += po->u.stats.size;
     }
+    mo_free(dup);
+    it->fix = ix;
+    it->nfix = nix;
     int rc = MO_OK;
     if (!n)
         goto out;
@@ -1258,6 +1293,9 @@ static int fetch_set(iter *it, bool stage)
     }
 out:
     mo_free(want);
+    mo_free(it->fix);
+    it->fix = NULL;
+    it->nfix = 0;
     return rc;
 }
 
