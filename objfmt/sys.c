@@ -54,6 +54,9 @@ static int sys_enter(mo_sys_op op)
         case MO_SYS_FAULT_ENOSPC:
             errno = ENOSPC;
             return -1;
+        case MO_SYS_FAULT_EINVAL:
+            errno = EINVAL;
+            return -1;
         case MO_SYS_FAULT_EXIT:
             _exit(77);
         default:
@@ -114,7 +117,8 @@ static int sys_fault_token(const char *tok, mo_sys_op *op_out, unsigned long *nt
      * the count is digits only, because %lu would accept "-1" as ULONG_MAX */
     if (sscanf(tok, "%15[a-z]:%23[0-9]:%15[a-z+]%n", op, num, act, &used) != 3 ||
         tok[used] != 0)
-        return mo_err_set(err, MO_EINVAL, "fault spec '%s': want op:nth:eio|enospc|exit[+]", tok);
+        return mo_err_set(err, MO_EINVAL,
+                          "fault spec '%s': want op:nth:eio|enospc|einval|exit[+]", tok);
     errno = 0;
     char *endp;
     const unsigned long nth = strtoul(num, &endp, 10);
@@ -133,6 +137,7 @@ static int sys_fault_token(const char *tok, mo_sys_op *op_out, unsigned long *nt
     const mo_sys_fault_action a = !strcmp(act, "eio")      ? MO_SYS_FAULT_EIO
                                   : !strcmp(act, "enospc") ? MO_SYS_FAULT_ENOSPC
                                   : !strcmp(act, "exit")   ? MO_SYS_FAULT_EXIT
+                                  : !strcmp(act, "einval") ? MO_SYS_FAULT_EINVAL
                                                            : MO_SYS_FAULT_NONE;
     if (a == MO_SYS_FAULT_NONE)
         return mo_err_set(err, MO_EINVAL, "fault spec: unknown action '%s'", act);

@@ -39,6 +39,7 @@ struct mo_sink_obj {
     uint8_t *dbuf;
     uint64_t doff;
     size_t dlen;
+    bool padded; /* a zero-padded block went out: cut the part at the last byte */
 };
 
 /* O_DIRECT parts (mo_sink_dir_set_direct): a bulk seed writes data no one reads soon, and
@@ -128,6 +129,24 @@ static int dsk_begin(mo_sink *k, mo_sink_obj **out, const mo_obj_ref *ref, uint6
     return MO_OK;
 }
 
+/* Writes dbuf[0, w) at doff with O_DIRECT. A device that refuses the alignment (EINVAL) turns
+ * the object buffered from here on: the real bytes dbuf[0, real) go through the page cache. */
+static int dio_out(mo_sink_obj *o, size_t real, size_t w, mo_err *err)
+{
+    mo_err e;
+    mo_err_clear(&e);
+    int rc = mo_sys_pwrite_full(o->dfd, o->dbuf, w, o->doff, o->part, &e);
+    if (rc < 0 && e.sys_errno == EINVAL) {
+        mo_sys_close(o->dfd);
+        o->dfd = -1;
+        return mo_sys_pwrite_full(o->fd, o->dbuf, real, o->doff, o->part, err);
+    }
+    if (rc < 0 && err)
+        *err = e;
+    o->padded |= rc == MO_OK && w > real;
+    return rc;
+}
+
 /* Writes the buffered bytes; a partial last block goes completed from the file and stays
  * buffered, so that bytes written next in order complete it. */
 static int dio_flush(mo_sink_obj *o, mo_err *err)
@@ -145,9 +164,11 @@ static int dio_flush(mo_sink_obj *o, mo_err *err)
                               (unsigned long long)(o->doff + o->dlen));
         memset(o->dbuf + o->dlen + r, 0, w - o->dlen - (size_t)r);
     }
-    int rc = mo_sys_pwrite_full(o->dfd, o->dbuf, w, o->doff, o->part, err);
-    if (rc < 0)
+    int rc = dio_out(o, o->dlen, w, err);
+    if (rc < 0 || o->dfd < 0) {
+        o->dlen = 0; /* fell back: every byte is written */
         return rc;
+    }
     if (tail)
         memmove(o->dbuf, o->dbuf + full, tail);
     o->doff += full;
@@ -161,6 +182,8 @@ static int dsk_flush(mo_sink_obj *o, mo_err *err)
     return o->dfd >= 0 ? dio_flush(o, err) : MO_OK;
 }
 
+static int buffered_write(mo_sink_obj *o, uint64_t off, const void *p, size_t n, mo_err *err);
+
 static int dio_write(mo_sink_obj *o, uint64_t off, const uint8_t *p, size_t n, mo_err *err)
 {
     int rc;
@@ -168,10 +191,12 @@ static int dio_write(mo_sink_obj *o, uint64_t off, const uint8_t *p, size_t n, m
         if ((rc = dio_flush(o, err)) < 0)
             return rc;
         o->dlen = 0; /* out of order: the kept partial block is on disk already */
+        if (o->dfd < 0)
+            return buffered_write(o, off, p, n, err);
     }
     if (!o->dlen) {
         if (off % DIO_ALIGN) /* not where a block starts (never for chunked copies) */
-            return mo_sys_pwrite_full(o->fd, p, n, off, o->part, err);
+            return buffered_write(o, off, p, n, err);
         o->doff = off;
     }
     while (n) {
@@ -181,10 +206,12 @@ static int dio_write(mo_sink_obj *o, uint64_t off, const uint8_t *p, size_t n, m
         p += k;
         n -= k;
         if (o->dlen == DIO_SLAB) {
-            if ((rc = mo_sys_pwrite_full(o->dfd, o->dbuf, DIO_SLAB, o->doff, o->part, err)) < 0)
+            if ((rc = dio_out(o, DIO_SLAB, DIO_SLAB, err)) < 0)
                 return rc;
             o->doff += DIO_SLAB;
             o->dlen = 0;
+            if (o->dfd < 0)
+                return buffered_write(o, o->doff, p, n, err);
         }
     }
     if (o->doff + o->dlen == o->size) { /* the last byte: out with it, padding cut */
@@ -200,9 +227,15 @@ static int dio_write(mo_sink_obj *o, uint64_t off, const uint8_t *p, size_t n, m
 
 static int dsk_write(mo_sink_obj *o, uint64_t off, const void *p, size_t n, mo_err *err)
 {
-    if (o->dfd >= 0)
-        return dio_write(o, off, p, n, err);
-    int rc = mo_sys_pwrite_full(o->fd, p, n, off, o->part, err);
+    return o->dfd >= 0 ? dio_write(o, off, p, n, err) : buffered_write(o, off, p, n, err);
+}
+
+static int buffered_write(mo_sink_obj *o, uint64_t off, const void *p, size_t n, mo_err *err)
+{
+    int rc = n ? mo_sys_pwrite_full(o->fd, p, n, off, o->part, err) : MO_OK;
+    if (rc == MO_OK && o->padded && off + n == o->size && ftruncate(o->fd, (off_t)o->size) < 0)
+        rc = mo_err_sys(err, sink_errcode(errno), errno, "%s: truncate to %llu", o->part,
+                        (unsigned long long)o->size); /* padding of an O_DIRECT block, cut */
     if (rc < 0 || o->d->framed) /* framed: the part is rewritten into another file */
         return rc;
     if (o->wb_to != off)

@@ -28,7 +28,8 @@ typedef enum mo_sys_fault_action {
     MO_SYS_FAULT_NONE = 0,
     MO_SYS_FAULT_EIO,
     MO_SYS_FAULT_ENOSPC,
-    MO_SYS_FAULT_EXIT /* _exit(77) at that call: a crash at an exact point */
+    MO_SYS_FAULT_EXIT, /* _exit(77) at that call: a crash at an exact point */
+    MO_SYS_FAULT_EINVAL /* what O_DIRECT returns for an alignment the device refuses */
 } mo_sys_fault_action;
 
 /** Returns the fd or -1 with errno set. */
@@ -59,7 +60,7 @@ void mo_sys_fault_disarm_all(void);
 /** Calls of @p op so far (for fail-the-Nth loops). */
 unsigned long mo_sys_calls(mo_sys_op op);
 /**
- * Arms faults from a spec such as "fsync:3:exit,write:10:enospc" (the MO_FAULT environment
+ * Arms faults from a spec such as "fsync:3:exit,write:10:enospc" (actions eio, enospc, einval, exit) (the MO_FAULT environment
  * variable of test builds). @return MO_OK or MO_EINVAL with a message.
  */
 int mo_sys_fault_parse(const char *spec, mo_err *err);
