@@ -1188,6 +1188,8 @@ static int select_vars(mo_srv_conn *c, const char *p, const char *end, int *rc_o
     srv_cell cells[8];
     char names[8][64];
     size_t n = 0;
+    /* per server, and read by every connection thread: a local, never a shared static */
+    const sysvar ver = {"version", c->srv->opts.server_version, false};
     const char *lim = NULL;
     for (const char *q = p; q + 6 <= end; q++)
         if (strncasecmp(q, " limit", 6) == 0)
@@ -1230,12 +1232,8 @@ static int select_vars(mo_srv_conn *c, const char *p, const char *end, int *rc_o
         for (size_t i = 0; i < sizeof(sysvars) / sizeof(sysvars[0]); i++)
             if (strlen(sysvars[i].name) == nl && !strncasecmp(sysvars[i].name, nm, nl))
                 v = &sysvars[i];
-        if (!v && nl == 7 && !strncasecmp(nm, "version", 7)) {
-            static sysvar ver;
-            ver.name = "version";
-            ver.value = c->srv->opts.server_version;
+        if (!v && nl == 7 && !strncasecmp(nm, "version", 7))
             v = &ver;
-        }
         if (!v) {
             *rc_out = mo_srv__err(c, 1193, "HY000", "Unknown system variable '%.*s'", (int)nl, nm);
             return 1;
