@@ -292,7 +292,8 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "moupstream: stopped by signal %d; %" PRIu64 " connections, %" PRIu64
             " statements, %" PRIu64 " chunk bytes, %" PRIu64 " TLS sessions, %" PRIu64
-            " failed TLS handshakes\n",
-            sig, st.accepted, st.statements, st.chunk_bytes, st.tls_sessions, st.tls_failed);
+            " failed TLS handshakes, %" PRIu64 " logins\n",
+            sig, st.accepted, st.statements, st.chunk_bytes, st.tls_sessions, st.tls_failed,
+            st.logins);
     return 0;
 }

@@ -64,7 +64,7 @@ struct mo_srv {
     /* stats */
     atomic_uint_fast64_t st_accepted, st_full, st_refused, st_auth, st_stmts, st_chunk;
     struct ssl_ctx_st *ssl_ctx; /* OpenSSL SSL_CTX when TLS is configured, else NULL */
-    atomic_uint_fast64_t st_tls, st_tls_failed;
+    atomic_uint_fast64_t st_tls, st_tls_failed, st_logins;
 };
 
 /* The byte transport of a connection (srv_mysql.c): plain socket or TLS. send/recv move at

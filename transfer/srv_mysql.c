@@ -766,7 +766,10 @@ static int handshake(mo_srv_conn *c)
         mo_cur_init(&cur, c->in.ptr, c->in.len);
         if (!mo_cur_le32(&cur, &caps) || !(caps & CLIENT_PROTOCOL_41))
             goto bad;
-    } else if (c->srv->opts.require_secure_transport) {
+    }
+    /* the login (user name, auth token) has reached the server, accepted or not */
+    atomic_fetch_add(&c->srv->st_logins, 1);
+    if (!c->ssl && c->srv->opts.require_secure_transport) {
         mo_srv__err(c, ER_SECURE_TRANSPORT_REQUIRED, "08004",
                     "Connections using insecure transport are prohibited while "
                     "--require_secure_transport=ON.");
@@ -1213,6 +1216,7 @@ void mo_srv_get_stats(const mo_srv *s, mo_srv_stats *out)
     out->chunk_bytes = atomic_load(&m->st_chunk);
     out->tls_sessions = atomic_load(&m->st_tls);
     out->tls_failed = atomic_load(&m->st_tls_failed);
+    out->logins = atomic_load(&m->st_logins);
     pthread_mutex_lock(&m->mu);
     for (unsigned i = 0; i < s->opts.max_connections; i++)
         out->active += s->slots[i].state == 1;

@@ -11,12 +11,15 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -810,13 +813,105 @@ static int up_fail(mo_up *up, const char *what, mo_err *err)
     return rc;
 }
 
+static bool tls_required(const char *mode)
+{
+    return !strcasecmp(mode, "required") || !strcasecmp(mode, "verify_ca") ||
+           !strcasecmp(mode, "verify_identity");
+}
+
+/* Reads exactly @p n bytes (SO_RCVTIMEO bounds each wait). */
+static bool probe_recv(int fd, uint8_t *p, size_t n)
+{
+    while (n) {
+        const ssize_t k = recv(fd, p, n, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* The server's greeting on a TCP connection of its own, closed at once: 1 when it offers TLS
+ * (CLIENT_SSL), 0 when it does not, -1 when that cannot be told (no connection, no greeting,
+ * an ERR packet, a malformed or pre-4.1 greeting). */
+static int probe_offers_tls(const char *host, unsigned port, unsigned timeout_s)
+{
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    char svc[8];
+    snprintf(svc, sizeof(svc), "%u", port);
+    if (getaddrinfo(host, svc, &hints, &ai) != 0)
+        return -1;
+    int fd = -1;
+    const struct timeval tv = {(time_t)timeout_s, 0};
+    for (const struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
+        if ((fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol)) < 0)
+            continue;
+        /* Linux bounds connect() by SO_SNDTIMEO */
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        if (connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    if (fd < 0)
+        return -1;
+    /* HandshakeV10: version 10, server version NUL-terminated, connection id (4), scramble
+     * part 1 (8), filler (1), capability flags low 16 bits: CLIENT_SSL is 0x0800 */
+    uint8_t h[4], buf[512];
+    int offers = -1;
+    if (probe_recv(fd, h, 4) && h[3] == 0) {
+        size_t len = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16;
+        if (len > sizeof(buf))
+            len = sizeof(buf);
+        mo_cur cur;
+        mo_cur_init(&cur, buf, len);
+        uint8_t proto;
+        const uint8_t *nul, *skip;
+        uint16_t caps;
+        if (probe_recv(fd, buf, len) && mo_cur_u8(&cur, &proto) && proto == 10 &&
+            (nul = memchr(buf + 1, 0, len - 1)) != NULL &&
+            mo_cur_take(&cur, (size_t)(nul - buf), &skip) && mo_cur_take(&cur, 13, &skip) &&
+            mo_cur_le16(&cur, &caps))
+            offers = (caps & CLIENT_SSL) != 0;
+    }
+    close(fd);
+    return offers;
+}
+
+static int tls_missing(const mo_up *up, const char *mode, const char *how, mo_err *err)
+{
+    return mo_err_set(err, MO_EUPSTREAM,
+                      "connect: TLS is required (ssl mode %s) but the connection to %s:%u is not "
+                      "encrypted (the upstream does not offer TLS)%s",
+                      mode, up->uri.host, (unsigned)up->uri.port, how);
+}
+
 static int up_open(mo_up *up, mo_err *err)
 {
     up_close(up);
+    unsigned ct = up->o.connect_timeout ? up->o.connect_timeout : 10;
+    const char *mode = up->ssl_mode;
+    /* Connector/C 3.3 refuses a server without TLS before the login only when it checks the
+     * host name (verify_identity); for required and verify_ca it goes on in plain text and
+     * sends the user name and the scrambled password before the cipher check below can close
+     * the session. So the required modes read the greeting first, on a connection of their
+     * own, and refuse before any credential leaves. When the probe cannot tell (no connection,
+     * no greeting), the connector runs and reports the failure in its own terms; a server
+     * that offers TLS to the probe and not to the next connection is still closed by the
+     * cipher check, after the login. */
+    if (tls_required(mode) && probe_offers_tls(up->uri.host, up->uri.port, ct) == 0)
+        return tls_missing(up, mode, "; no credentials were sent", err);
     MYSQL *my = mysql_init(NULL);
     if (!my)
         return mo_err_set(err, MO_ENOMEM, "mysql_init");
-    unsigned ct = up->o.connect_timeout ? up->o.connect_timeout : 10;
     unsigned rt = up->o.read_timeout ? up->o.read_timeout : 10;
     unsigned wt = up->o.write_timeout ? up->o.write_timeout : 10;
     unsigned proto = MYSQL_PROTOCOL_TCP; /* "localhost" would otherwise mean the unix socket */
@@ -829,7 +924,6 @@ static int up_open(mo_up *up, mo_err *err)
     mysql_options(my, MYSQL_OPT_MAX_ALLOWED_PACKET, &maxpkt);
     mysql_options(my, MYSQL_OPT_RECONNECT, &no);
     mysql_options(my, MYSQL_OPT_LOCAL_INFILE, &no);
-    const char *mode = up->ssl_mode;
     /* Connector/C 3.3 asks for TLS only when some TLS option is set (and then falls back to
      * plain text silently, even with SSL_ENFORCE): every mode but disabled turns it on, and
      * the required ones are checked below */
@@ -837,8 +931,7 @@ static int up_open(mo_up *up, mo_err *err)
         mysql_ssl_set(my, NULL, NULL, NULL, NULL, NULL);
     if (up->ssl_ca[0])
         mysql_options(my, MYSQL_OPT_SSL_CA, up->ssl_ca);
-    if (!strcasecmp(mode, "required") || !strcasecmp(mode, "verify_ca") ||
-        !strcasecmp(mode, "verify_identity"))
+    if (tls_required(mode))
         mysql_options(my, MYSQL_OPT_SSL_ENFORCE, &yes);
     /* Connector/C verifies the chain whenever it has a CA; the server-cert option adds the
      * host name check (verify_identity) */
@@ -857,14 +950,9 @@ static int up_open(mo_up *up, mo_err *err)
         return up_fail(up, "ping", err);
     /* do not trust the connector's enforcement alone: a required TLS that did not happen
      * (a server without TLS) is a fatal error, never a silent plain-text session */
-    if ((!strcasecmp(mode, "required") || !strcasecmp(mode, "verify_ca") ||
-         !strcasecmp(mode, "verify_identity")) &&
-        !mysql_get_ssl_cipher(my)) {
+    if (tls_required(mode) && !mysql_get_ssl_cipher(my)) {
         up_close(up);
-        return mo_err_set(err, MO_EUPSTREAM,
-                          "connect: TLS is required (ssl mode %s) but the connection to %s:%u is "
-                          "not encrypted (the upstream does not offer TLS)",
-                          mode, up->uri.host, (unsigned)up->uri.port);
+        return tls_missing(up, mode, "", err);
     }
     if (up->connected_once)
         up->reconnects++;

@@ -421,6 +421,10 @@ static void test_srv__auth(void)
         CU_ASSERT_STRING_EQUAL(mysql_sqlstate(m), "28000");
         mysql_close(m);
     }
+    mo_srv_stats st;
+    mo_srv_get_stats(g_srv, &st);
+    CU_ASSERT_EQUAL(st.logins, 13); /* every handshake response, good or bad */
+    CU_ASSERT_EQUAL(st.auth_failed, 7);
     /* a non-sys tenant may log in but not run internal commands */
     MYSQL *m = conn_as("acme#bob", "pw2");
     expect_err(m, "__++__internal_get_snapshot_ts s sys pub1", 20101,

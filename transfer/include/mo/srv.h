@@ -215,6 +215,8 @@ typedef struct mo_srv_stats {
     unsigned active;
     uint64_t tls_sessions; /**< TLS handshakes completed */
     uint64_t tls_failed;   /**< TLS handshakes that failed (e.g. the client rejected the cert) */
+    uint64_t logins;       /**< handshake responses received (a user name and an auth token,
+                                in TLS or not), whether the login then succeeded or not */
 } mo_srv_stats;
 
 /**

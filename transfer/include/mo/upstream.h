@@ -226,7 +226,10 @@ int mo_up_global_init(mo_err *err);
  * Connects to @p uri (path, snapshot and chunk ignored) as `acct#user` (`user` when there is no
  * account) over TCP, then COM_PING. TLS: opts->ssl_mode / ssl_ca, else the URI's ssl-mode /
  * ssl-ca; modes required and stronger fail with MO_EUPSTREAM when the session is not
- * encrypted, verify_ca checks the chain against ssl_ca, verify_identity also the host name. @p password overrides the URI's; NULL = the URI's (or none).
+ * encrypted (against a server whose greeting offers no TLS, before the login is sent: the
+ * greeting is read first on a connection of its own), verify_ca checks the chain against
+ * ssl_ca, verify_identity also the host name. @p password overrides the URI's; NULL = the
+ * URI's (or none).
  * Connection errors are retried like statements. @p opts may be NULL.
  * @return MO_OK; MO_EINVAL (URI, ssl_mode); MO_EAGAIN (unreachable after the retries);
  * MO_EUPSTREAM (refused, e.g. wrong credentials; err->upstream_code = the MySQL number).
