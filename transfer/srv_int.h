@@ -65,6 +65,7 @@ struct mo_srv {
     atomic_uint_fast64_t st_accepted, st_full, st_refused, st_auth, st_stmts, st_chunk;
     struct ssl_ctx_st *ssl_ctx; /* OpenSSL SSL_CTX when TLS is configured, else NULL */
     atomic_uint_fast64_t st_tls, st_tls_failed, st_logins;
+    atomic_size_t in_held; /* bytes of the connections' receive buffers (mo_srv_conn.in) */
 };
 
 /* The byte transport of a connection (srv_mysql.c): plain socket or TLS. send/recv move at
@@ -103,6 +104,10 @@ typedef struct mo_srv_conn {
 } mo_srv_conn;
 
 /* ---- protocol layer (srv_mysql.c) ---- */
+/** A receive buffer above this size is freed once its command has been answered. */
+#define MO_SRV__IN_KEEP ((size_t)256 << 10)
+/** Bytes held by the receive buffers of the open connections (for tests). */
+size_t mo_srv__in_held(const mo_srv *s);
 int mo_srv__ok(mo_srv_conn *c, uint64_t affected);
 int mo_srv__err(mo_srv_conn *c, unsigned code, const char *state, const char *fmt, ...)
 #if defined(__GNUC__)

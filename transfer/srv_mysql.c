@@ -332,6 +332,20 @@ static int recv_full(mo_srv_conn *c, void *p, size_t n)
     return MO_OK;
 }
 
+/* Frees the receive buffer (a big command must not pin up to MAX_CMD until the connection
+ * closes); the next command allocates again. */
+static void in_release(mo_srv_conn *c)
+{
+    atomic_fetch_sub(&c->srv->in_held, c->in.cap);
+    mo_buf_dispose(&c->in);
+    mo_buf_init(&c->in);
+}
+
+size_t mo_srv__in_held(const mo_srv *s)
+{
+    return atomic_load(&((mo_srv *)s)->in_held);
+}
+
 /* Reads one logical packet (reassembling 16 MiB-1 fragments) into c->in. */
 static int read_packet(mo_srv_conn *c)
 {
@@ -360,7 +374,10 @@ static int read_packet(mo_srv_conn *c)
         do {
             const uint32_t k = len - got < READ_PIECE ? len - got : READ_PIECE;
             uint8_t *dst;
-            if ((rc = mo_buf_grow(&c->in, k, &dst)) < 0 || (rc = recv_full(c, dst, k)) < 0)
+            const size_t cap0 = c->in.cap;
+            rc = mo_buf_grow(&c->in, k, &dst);
+            atomic_fetch_add(&c->srv->in_held, c->in.cap - cap0);
+            if (rc < 0 || (rc = recv_full(c, dst, k)) < 0)
                 return rc;
             got += k;
         } while (got < len);
@@ -920,6 +937,9 @@ static void serve(mo_srv_conn *c)
         default:
             rc = mo_srv__err(c, 1047, "08S01", "Unknown command");
         }
+        /* before the reply's last bytes go out: a client that has the reply sees it done */
+        if (c->in.cap > MO_SRV__IN_KEEP)
+            in_release(c);
         if (rc < 0 || mo_srv__flush(c) < 0)
             return;
     }
@@ -954,7 +974,7 @@ static void *conn_main(void *arg)
     }
     mo_free(c.wbuf);
     mo_free(c.chunk);
-    mo_buf_dispose(&c.in);
+    in_release(&c);
     mo_buf_dispose(&c.pkt);
     pthread_mutex_lock(&s->mu);
     int fd = sl->fd;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../transfer/srv_int.h" /* mo_srv__in_held */
 #include "mo/srv.h"
 #include "mo_test.h"
 
@@ -1153,6 +1154,45 @@ static void test_srv__version_per_server(void)
     srv_down();
 }
 
+/* Sends a COM_QUERY of @p n bytes (a comment after SELECT 1) and reads its reply. */
+static void big_query(MYSQL *m, size_t n)
+{
+    char *q = malloc(n);
+    CU_ASSERT_FATAL(q != NULL);
+    memcpy(q, "SELECT 1 /*", 11);
+    memset(q + 11, 'x', n - 13);
+    memcpy(q + n - 2, "*/", 2);
+    if (!mysql_real_query(m, q, (unsigned long)n)) {
+        MYSQL_RES *r = mysql_store_result(m);
+        if (r)
+            mysql_free_result(r);
+    }
+    free(q);
+    CU_ASSERT(mysql_errno(m) < 2000); /* answered, ERR or not: the connection lives */
+}
+
+/* A connection's receive buffer grows to its largest command (up to 4 MiB); one above 256 KiB
+ * is freed once answered, a smaller one is kept for the next command. Before the fix the
+ * buffer of a 1 MiB command (2 MiB of capacity) stayed until the connection closed. */
+static void test_srv__big_command_released(void)
+{
+    srv_up(NULL, 0, 0, 0);
+    MYSQL *m = conn();
+    big_query(m, (size_t)200 << 10);
+    const size_t kept = mo_srv__in_held(g_srv);
+    CU_ASSERT(kept >= (size_t)200 << 10 && kept <= MO_SRV__IN_KEEP);
+    big_query(m, (size_t)1 << 20);
+    const size_t after = mo_srv__in_held(g_srv);
+    if (after > MO_SRV__IN_KEEP)
+        fprintf(stderr, "\nafter a 1 MiB command: %zu bytes of receive buffer held\n", after);
+    CU_ASSERT(after <= MO_SRV__IN_KEEP);
+    big_query(m, (size_t)3 << 20); /* and again: the next command allocates anew */
+    CU_ASSERT(mo_srv__in_held(g_srv) <= MO_SRV__IN_KEEP);
+    CU_ASSERT_EQUAL(mysql_ping(m), 0);
+    mysql_close(m);
+    srv_down();
+}
+
 /* VmData of this process in KiB (the server runs in it): an allocation counts as soon as it is
  * mapped, touched or not. */
 static long vm_data_kib(void)
@@ -1226,6 +1266,7 @@ static CU_TestInfo srv_tests[] = {
     {"raw_go_driver_framing", test_srv__raw_go_driver_framing},
     {"hostile_lengths", test_srv__hostile_lengths},
     {"version_per_server", test_srv__version_per_server},
+    {"big_command_released", test_srv__big_command_released},
     {"raw_deprecate_eof", test_srv__raw_deprecate_eof}, /* last: frees the test objects */
     CU_TEST_INFO_NULL,
 };
