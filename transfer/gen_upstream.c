@@ -1702,6 +1702,7 @@ static int op_add_index(gen *g)
     if (!n)
         return mo_err_set(g->err, MO_ENOMEM, "index");
     t->idx = n;
+    memset(&t->idx[t->nidx], 0, sizeof(t->idx[t->nidx])); /* visible; realloc leaves garbage */
     snprintf(t->idx[t->nidx].name, NAME_LEN, "idx_%u", ++g->seq);
     t->idx[t->nidx++].col = (uint32_t)ci;
     return inplace_done(g, t);
