@@ -4,6 +4,7 @@
  * ++ is a data race (TSan) that also loses counts. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "mo/base.h"
 
@@ -67,12 +68,18 @@ void *mo_realloc(void *p, size_t n)
     return realloc(p, n ? n : 1);
 }
 
-void *mo_malloc_aligned(size_t align, size_t n)
+void *mo_pages_alloc(size_t n)
 {
     if (alloc_should_fail())
         return NULL;
-    void *p;
-    return posix_memalign(&p, align, n ? n : 1) == 0 ? p : NULL;
+    void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void mo_pages_free(void *p, size_t n)
+{
+    if (p)
+        munmap(p, n ? n : 1);
 }
 
 void mo_free(void *p)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,10 @@ typedef struct dir_sink {
     bool framed;
     bool unsynced; /* commit renames without fsync; the owner batches durability */
     bool direct;   /* write parts with O_DIRECT (mo_sink_dir_set_direct) */
+    /* O_DIRECT buffers of finished objects, for the next ones (objects in flight at once) */
+    pthread_mutex_t mu;
+    uint8_t *pool[8];
+    unsigned npool;
 } dir_sink;
 
 struct mo_sink_obj {
@@ -85,6 +90,27 @@ static int dsk_stat(mo_sink *k, const char *name, uint64_t *size, mo_err *err)
     return MO_OK;
 }
 
+static uint8_t *pool_get(dir_sink *d)
+{
+    pthread_mutex_lock(&d->mu);
+    uint8_t *p = d->npool ? d->pool[--d->npool] : NULL;
+    pthread_mutex_unlock(&d->mu);
+    return p ? p : mo_pages_alloc(DIO_SLAB); /* page-aligned, so DIO_ALIGN-aligned */
+}
+
+static void pool_put(dir_sink *d, uint8_t *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&d->mu);
+    if (d->npool < sizeof(d->pool) / sizeof(d->pool[0])) {
+        d->pool[d->npool++] = p;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&d->mu);
+    mo_pages_free(p, DIO_SLAB);
+}
+
 static int dsk_begin(mo_sink *k, mo_sink_obj **out, const mo_obj_ref *ref, uint64_t *part_size,
                      mo_err *err)
 {
@@ -117,11 +143,11 @@ static int dsk_begin(mo_sink *k, mo_sink_obj **out, const mo_obj_ref *ref, uint6
     }
     *part_size = (uint64_t)st.st_size;
     o->dfd = -1;
-    if (d->direct && (o->dbuf = mo_malloc_aligned(DIO_ALIGN, DIO_SLAB))) {
+    if (d->direct && (o->dbuf = pool_get(d))) {
         /* a filesystem without O_DIRECT (tmpfs) keeps the buffered path */
         o->dfd = mo_sys_open(o->part, O_WRONLY | O_DIRECT, 0);
         if (o->dfd < 0) {
-            mo_free(o->dbuf);
+            pool_put(d, o->dbuf);
             o->dbuf = NULL;
         }
     }
@@ -324,7 +350,7 @@ static void obj_free(mo_sink_obj *o)
     if (o->dfd >= 0)
         mo_sys_close(o->dfd);
     mo_sys_close(o->fd);
-    mo_free(o->dbuf);
+    pool_put(o->d, o->dbuf);
     mo_free(o);
 }
 
@@ -383,6 +409,9 @@ static const char *dsk_state_dir(mo_sink *k)
 static void dsk_free(mo_sink *k)
 {
     dir_sink *d = k->ctx;
+    for (unsigned i = 0; i < d->npool; i++)
+        mo_pages_free(d->pool[i], DIO_SLAB);
+    pthread_mutex_destroy(&d->mu);
     mo_free(d->path);
     mo_free(d->state);
     mo_free(d);
@@ -437,6 +466,7 @@ int mo_sink_dir_open(mo_sink **out, const char *path, bool framed, mo_err *err)
         return mo_err_set(err, MO_ENOMEM, "dir sink");
     }
     d->framed = framed;
+    pthread_mutex_init(&d->mu, NULL);
     k->ops = &dir_sink_ops;
     k->ctx = d;
     *out = k;

@@ -21,8 +21,13 @@ void *mo_realloc(void *p, size_t n);
 void mo_free(void *p);
 /** Duplicates a NUL-terminated string; NULL on allocation failure. */
 char *mo_strdup(const char *s);
-/** @p n bytes at a multiple of @p align (a power of two, >= sizeof(void *)); mo_free frees. */
-void *mo_malloc_aligned(size_t align, size_t n);
+/**
+ * @p n bytes of fresh page-aligned memory straight from the kernel (mmap), for large buffers
+ * that O_DIRECT needs aligned; outside malloc, so they never move malloc's mmap threshold.
+ * Freed with mo_pages_free(p, n).
+ */
+void *mo_pages_alloc(size_t n);
+void mo_pages_free(void *p, size_t n);
 
 /**
  * Test seam: the @p nth allocation from now on (1-based) fails, and every later one too when
