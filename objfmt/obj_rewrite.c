@@ -4,7 +4,9 @@
  * later tombstones need (MO does not persist it, §7); tombstones get their rowids remapped
  * through such maps. Invariants: an upstream row ordinal is block*8192 + row; nothing is
  * appended to the output buffer unless the whole rewrite succeeded; an empty result writes
- * no object at all (MO registers an all-zero ObjectStats instead). */
+ * no object at all (MO registers an all-zero ObjectStats instead); the fast path (every row
+ * visible, already in order) copies the input's chunks where the slow path would write the
+ * same bytes, and writes exactly the slow path's object either way. */
 #include "mo/objfmt.h"
 
 void mo_obj_rewrite_result_dispose(mo_obj_rewrite_result *res)
@@ -34,17 +36,26 @@ typedef struct sortkey {
     mo_obj_vec v;
 } sortkey;
 
-/* NULLs first, then values as MO compares them; ties keep their input order (stable). */
+/* The sort order of two keys: NULLs first, then values as MO compares them. */
+static int order_cmp(uint8_t oid, bool na, const uint8_t *pa, uint32_t la, bool nb,
+                     const uint8_t *pb, uint32_t lb)
+{
+    if (na || nb)
+        return (int)nb - (int)na;
+    return mo_obj_value_cmp(oid, pa, la, pb, lb);
+}
+
+/* Ties keep their input order (stable). */
 static int key_cmp(const sortkey *k, uint32_t a, uint32_t b)
 {
     const bool na = mo_obj_vec_is_null(&k->v, a), nb = mo_obj_vec_is_null(&k->v, b);
-    if (na || nb)
-        return (int)nb - (int)na;
-    const uint8_t *pa, *pb;
-    uint32_t la, lb;
-    mo_obj_vec_value(&k->v, a, &pa, &la);
-    mo_obj_vec_value(&k->v, b, &pb, &lb);
-    return mo_obj_value_cmp(k->v.type.oid, pa, la, pb, lb);
+    const uint8_t *pa = NULL, *pb = NULL;
+    uint32_t la = 0, lb = 0;
+    if (!na)
+        mo_obj_vec_value(&k->v, a, &pa, &la);
+    if (!nb)
+        mo_obj_vec_value(&k->v, b, &pb, &lb);
+    return order_cmp(k->v.type.oid, na, pa, la, nb, pb, lb);
 }
 
 /* Bottom-up merge sort of @p a (row indexes into the key vector). */
@@ -273,6 +284,373 @@ static int check_opts(const mo_obj_rewrite_opts *o, mo_err *err)
     return MO_OK;
 }
 
+/* ---------------- the fast path: the input's blocks carried over ---------------- */
+
+/*
+ * When every row is visible, the blocks are full but the last and the rows are in sort-key
+ * order, the slow path would write exactly the input's blocks: the same rows in the same
+ * blocks. Then a chunk the slow path would re-encode to the same bytes (LZ4, IOEntry {2,2},
+ * FLAT, the column's exact type) is copied with its zone map and null count instead; other
+ * chunks go through the slow path's steps one block at a time, so nothing else changes.
+ */
+
+/* The block ColumnMeta of @p seq, NULL when absent (the reader's rule). */
+static const mo_obj_colmeta *block_col(const mo_obj_blockmeta *bm, uint16_t seq)
+{
+    return seq < bm->hdr.meta_column_count && bm->cols[seq].type ? &bm->cols[seq] : NULL;
+}
+
+static bool hidden_type(uint8_t oid)
+{
+    return oid == MO_T_TS || oid == MO_T_ROWID; /* no object-level stats in data objects */
+}
+
+/*
+ * The NDVs of the output come from the input's object-level metas, whose HLL saw the same
+ * rows: they must be there, i.e. every kept column some block holds has an object zone map
+ * of its type (special writers leave object metas empty).
+ */
+static bool obj_metas_filled(const mo_obj_slotmeta *sl, const mo_obj_rewrite_opts *o)
+{
+    for (size_t c = 0; c < o->ncols; c++) {
+        const uint16_t seq = o->cols[c].seqnum;
+        const uint8_t oid = o->cols[c].type.oid;
+        bool held = false;
+        for (uint32_t b = 0; b < sl->block_count && !held; b++)
+            held = block_col(&sl->blocks[b], seq) != NULL;
+        if (held && !hidden_type(oid) &&
+            (seq >= sl->hdr.meta_column_count || sl->cols[seq].zm.b[63] != oid))
+            return false;
+    }
+    return true;
+}
+
+/* Whether the rows are already in sort-key order (ties allowed: the stable sort keeps
+ * them), decoding the sort-key column only. */
+static int rows_in_order(bool *in_order, mo_obj_reader *r, const mo_obj_slotmeta *sl,
+                         uint16_t seq, uint8_t oid, mo_buf *scratch, mo_err *err)
+{
+    *in_order = false;
+    mo_buf keep = MO_BUF_INIT; /* the previous block's last key */
+    bool have = false, pnull = false;
+    const uint8_t *pp = NULL;
+    uint32_t pl = 0;
+    int rc = MO_OK;
+    for (uint32_t b = 0; b < sl->block_count; b++) {
+        const uint32_t rows = sl->blocks[b].hdr.rows;
+        mo_obj_vec v;
+        rc = read_col(r, &v, scratch, b, rows, seq, oid, err);
+        if (rc == MO_ENOTFOUND) { /* an absent column reads as NULLs */
+            mo_err_clear(err);
+            rc = MO_OK;
+            if (have && !pnull)
+                goto out;
+            have = pnull = true;
+            continue;
+        }
+        if (rc < 0)
+            goto out;
+        for (uint32_t i = 0; i < rows; i++) {
+            const bool cnull = mo_obj_vec_is_null(&v, i);
+            const uint8_t *cp = NULL;
+            uint32_t cl = 0;
+            if (!cnull)
+                mo_obj_vec_value(&v, i, &cp, &cl);
+            if (have && order_cmp(oid, pnull, pp, pl, cnull, cp, cl) > 0)
+                goto out;
+            have = true;
+            pnull = cnull;
+            pp = cp;
+            pl = cl;
+        }
+        if (!pnull) { /* @p scratch is reused by the next block */
+            static const uint8_t none[1];
+            keep.len = 0;
+            if (mo_buf_put(&keep, pp, pl) < 0) {
+                rc = nomem(err, "sort key");
+                goto out;
+            }
+            pp = pl ? keep.ptr : none; /* never NULL, even for an empty value */
+        }
+    }
+    *in_order = true;
+out:
+    mo_buf_dispose(&keep);
+    return rc;
+}
+
+/* Input errors that only mean "do not copy the filters": the slow path never reads them. */
+static int soft(int rc, mo_err *err)
+{
+    if (rc == MO_ENOMEM || rc == MO_EIO)
+        return rc;
+    mo_err_clear(err);
+    return MO_OK;
+}
+
+/*
+ * The input's block filters when they are what the writer builds on the output's PK: type 0
+ * in every block, IOEntry {3,2} (v1 filters may miss keys, spec §5.2), none empty, and the
+ * PK column is the one input column whose object NDV is the row count (MO's mark of its PK;
+ * the filter is on the PK). @p ix gets the area's block index ({u32 offset, u32 length} per
+ * block); *ok false when the filters must be built instead.
+ */
+static int input_filters(bool *ok, mo_buf *ix, mo_obj_reader *r, const mo_obj_slotmeta *sl,
+                         uint16_t pk_seq, uint64_t rows, mo_err *err)
+{
+    *ok = false;
+    const mo_obj_extent *bx = &sl->hdr.bf_extent;
+    const uint32_t nb = sl->block_count;
+    if (pk_seq >= sl->hdr.meta_column_count || sl->cols[pk_seq].ndv != rows)
+        return MO_OK;
+    for (uint16_t s = 0; s < sl->hdr.meta_column_count; s++)
+        if (s != pk_seq && sl->cols[s].ndv == rows)
+            return MO_OK; /* which one is the PK? */
+    for (uint32_t b = 0; b < nb; b++)
+        if (sl->blocks[b].hdr.bf_type != MO_OBJ_BF_PLAIN)
+            return MO_OK;
+    if (bx->alg != MO_OBJ_ALG_NONE || bx->length != bx->origin_size ||
+        bx->length < 8 + 8ull * (nb + 1))
+        return MO_OK;
+    uint8_t h[8];
+    int rc = mo_obj_reader_read(r, h, sizeof(h), bx->offset, err);
+    if (rc < 0)
+        return soft(rc, err);
+    if (mo_load_le16(h) != MO_OBJ_IOET_BF || mo_load_le16(h + 2) != 2 ||
+        mo_load_le32(h + 4) != nb + 1)
+        return MO_OK;
+    ix->len = 0;
+    if (mo_buf_reserve(ix, 8 * (size_t)nb) < 0)
+        return nomem(err, "filter index");
+    if ((rc = mo_obj_reader_read(r, ix->ptr, 8 * (size_t)nb, (uint64_t)bx->offset + 8, err)) < 0)
+        return soft(rc, err);
+    ix->len = 8 * (size_t)nb;
+    for (uint32_t b = 0; b < nb; b++) {
+        const uint64_t fo = mo_load_le32(ix->ptr + 8 * (size_t)b);
+        const uint32_t fl = mo_load_le32(ix->ptr + 8 * (size_t)b + 4);
+        if (!fl || 4 + fo + fl > bx->length)
+            return MO_OK;
+    }
+    *ok = true;
+    return MO_OK;
+}
+
+/* Block @p b's input filter into @p buf when it parses as type 0; buf->len 0 otherwise. */
+static int input_filter(mo_buf *buf, mo_obj_reader *r, const mo_obj_slotmeta *sl,
+                        const mo_buf *ix, uint32_t b, mo_err *err)
+{
+    const uint32_t fo = mo_load_le32(ix->ptr + 8 * (size_t)b);
+    const uint32_t fl = mo_load_le32(ix->ptr + 8 * (size_t)b + 4);
+    buf->len = 0;
+    if (mo_buf_reserve(buf, fl) < 0)
+        return nomem(err, "filter");
+    int rc = mo_obj_reader_read(r, buf->ptr, fl, (uint64_t)sl->hdr.bf_extent.offset + 4 + fo, err);
+    if (rc < 0)
+        return soft(rc, err);
+    mo_obj_filter f;
+    if (mo_obj_filter_parse(&f, MO_OBJ_BF_PLAIN, buf->ptr, fl, NULL) == MO_OK)
+        buf->len = fl;
+    return MO_OK;
+}
+
+/* One kept column on the fast path. */
+typedef struct fcol {
+    uint16_t seq;
+    uint8_t oid;
+    uint8_t wire_type[MO_OBJ_TYPE_LEN]; /* the type bytes the slow path writes */
+    bool recount;                       /* NDV estimated from the values, not copied */
+    mo_obj_colbuf cb;                   /* a block decoded the slow path's way */
+    mo_obj_vec view;
+    mo_buf wire; /* a copied chunk decoded for recount */
+    mo_obj_vec values;
+} fcol;
+
+/* IOEntry {2,2} + FLAT + type + rows: what the start of a copied chunk must be */
+#define CHUNK_HEAD_LEN (4 + 1 + MO_OBJ_TYPE_LEN + 4)
+
+/* True when the stored chunk @p z is what the slow path would write for @p f's rows. */
+static bool chunk_as_written(const fcol *f, const uint8_t *z, const mo_obj_extent *e, uint32_t rows)
+{
+    uint8_t h[CHUNK_HEAD_LEN];
+    if (e->origin_size < CHUNK_HEAD_LEN || e->origin_size > (uint64_t)e->length * 255 ||
+        mo_obj_lz4_decode_prefix(h, sizeof(h), z, e->length, e->origin_size, NULL) < 0)
+        return false;
+    return mo_load_le16(h) == MO_OBJ_IOET_COLDATA && mo_load_le16(h + 2) == 2 &&
+           h[4] == MO_OBJ_VEC_FLAT && !memcmp(h + 5, f->wire_type, MO_OBJ_TYPE_LEN) &&
+           mo_load_le32(h + 5 + MO_OBJ_TYPE_LEN) == rows;
+}
+
+/* Block @p b of @p f decoded into f->cb as the slow path copies it (NULLs when absent). */
+static int col_decode(fcol *f, mo_obj_reader *r, mo_buf *scratch, uint32_t b, uint32_t rows,
+                      mo_err *err)
+{
+    mo_obj_colbuf_reset(&f->cb);
+    mo_obj_vec v;
+    int rc = read_col(r, &v, scratch, b, rows, f->seq, f->oid, err);
+    if (rc == MO_ENOTFOUND) {
+        mo_err_clear(err);
+        rc = MO_OK;
+        for (uint32_t i = 0; i < rows && rc == MO_OK; i++)
+            rc = mo_obj_colbuf_append_null(&f->cb);
+    } else if (rc == MO_OK) {
+        rc = mo_obj_colbuf_append_range(&f->cb, &v, 0, rows);
+    } else {
+        return rc;
+    }
+    if (rc < 0)
+        return append_rc(rc, err, mo_obj_reader_name(r));
+    mo_obj_colbuf_view(&f->view, &f->cb);
+    return MO_OK;
+}
+
+/*
+ * Writes the object from the input's blocks into @p out when the sort order and the object
+ * metas allow it (*taken); *taken false and nothing written otherwise. The caller checked
+ * that every row is visible and every block but the last is full.
+ */
+static int rewrite_fast(bool *taken, mo_buf *out, mo_obj_rewrite_result *res, mo_obj_reader *r,
+                        const mo_obj_slotmeta *sl, const mo_obj_rewrite_opts *o,
+                        const mo_obj_writer_opts *wo, uint64_t rows, mo_err *err)
+{
+    *taken = false;
+    if (!obj_metas_filled(sl, o))
+        return MO_OK;
+    const size_t nc = o->ncols;
+    int rc = MO_OK;
+    mo_obj_writer *w = NULL;
+    mo_buf scratch = MO_BUF_INIT, raw = MO_BUF_INIT, ix = MO_BUF_INIT, filter = MO_BUF_INIT;
+    fcol *fc = mo_calloc(nc, sizeof(*fc));
+    mo_obj_writer_chunk *ch = mo_calloc(nc, sizeof(*ch));
+    size_t *at = mo_calloc(nc, sizeof(*at));
+    if (!fc || !ch || !at) {
+        rc = nomem(err, "fast path");
+        goto out;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        mo_obj_type t = o->cols[c].type;
+        t.size = mo_obj_type_size(t.oid); /* as the writer does */
+        fc[c].seq = o->cols[c].seqnum;
+        fc[c].oid = t.oid;
+        mo_obj_type_encode(fc[c].wire_type, &t);
+        mo_obj_colbuf_init(&fc[c].cb, &t);
+        /* an NDV equal to the row count may be the input writer's PK rule (NDV = rows) and
+         * not the estimate the slow path makes for a column that is not the output's PK */
+        fc[c].recount = (int)c != o->pk_pos && !hidden_type(t.oid) &&
+                        fc[c].seq < sl->hdr.meta_column_count && sl->cols[fc[c].seq].ndv == rows;
+    }
+    if (o->sort_key_pos >= 0) {
+        bool in_order;
+        const fcol *k = &fc[o->sort_key_pos];
+        if ((rc = rows_in_order(&in_order, r, sl, k->seq, k->oid, &scratch, err)) < 0 || !in_order)
+            goto out;
+    }
+    bool copy_filters = false;
+    if (o->pk_pos >= 0 &&
+        (rc = input_filters(&copy_filters, &ix, r, sl, fc[o->pk_pos].seq, rows, err)) < 0)
+        goto out;
+    if ((rc = mo_obj_writer_new(&w, o->cols, nc, wo, err)) < 0)
+        goto out;
+    for (uint32_t b = 0; b < sl->block_count; b++) {
+        const mo_obj_blockmeta *bm = &sl->blocks[b];
+        const uint32_t n = bm->hdr.rows;
+        uint64_t copied = 0;
+        raw.len = 0;
+        for (size_t c = 0; c < nc; c++) {
+            const mo_obj_colmeta *cm = block_col(bm, fc[c].seq);
+            memset(&ch[c], 0, sizeof(ch[c]));
+            if (cm && cm->type == fc[c].oid && cm->extent.alg != MO_OBJ_ALG_NONE &&
+                cm->extent.length) {
+                uint8_t *z;
+                at[c] = raw.len;
+                if (mo_buf_grow(&raw, cm->extent.length, &z) < 0) {
+                    rc = nomem(err, "chunks");
+                    goto out;
+                }
+                if ((rc = mo_obj_reader_read(r, z, cm->extent.length, cm->extent.offset, err)) < 0)
+                    goto out;
+                if (chunk_as_written(&fc[c], z, &cm->extent, n)) {
+                    ch[c].clen = cm->extent.length;
+                    ch[c].ulen = cm->extent.origin_size;
+                    ch[c].null_count = cm->null_count;
+                    ch[c].zm = cm->zm;
+                    if (fc[c].recount) {
+                        if ((rc = read_col(r, &fc[c].values, &fc[c].wire, b, n, fc[c].seq,
+                                           fc[c].oid, err)) < 0)
+                            goto out;
+                        ch[c].values = &fc[c].values;
+                    }
+                    copied++;
+                    continue;
+                }
+                raw.len = at[c];
+            }
+            if ((rc = col_decode(&fc[c], r, &scratch, b, n, err)) < 0)
+                goto out;
+            ch[c].vec = &fc[c].view;
+        }
+        for (size_t c = 0; c < nc; c++)
+            if (!ch[c].vec)
+                ch[c].data = raw.ptr + at[c]; /* raw no longer moves */
+        mo_obj_writer_block blk = {n, ch, NULL, 0, NULL};
+        if (o->pk_pos >= 0) {
+            if (copy_filters && (rc = input_filter(&filter, r, sl, &ix, b, err)) < 0)
+                goto out;
+            if (copy_filters && filter.len) {
+                blk.filter = filter.ptr;
+                blk.filter_len = filter.len;
+                res->filters_copied++;
+            } else {
+                fcol *pk = &fc[o->pk_pos];
+                if (!ch[o->pk_pos].vec && (rc = col_decode(pk, r, &scratch, b, n, err)) < 0)
+                    goto out;
+                blk.filter_key = &pk->view;
+            }
+        }
+        if ((rc = mo_obj_writer_add_block_raw(w, &blk, err)) < 0)
+            goto out;
+        res->chunks_copied += copied;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        const uint16_t seq = fc[c].seq;
+        const uint32_t ndv = seq < sl->hdr.meta_column_count ? sl->cols[seq].ndv : 0;
+        if (!fc[c].recount && (rc = mo_obj_writer_set_ndv(w, c, ndv, err)) < 0)
+            goto out;
+    }
+    if ((rc = mo_obj_writer_finish(w, out, &res->stats, err)) < 0)
+        goto out;
+    *taken = true;
+out:
+    mo_obj_writer_free(w);
+    if (fc)
+        for (size_t c = 0; c < nc; c++) {
+            mo_obj_colbuf_dispose(&fc[c].cb);
+            mo_buf_dispose(&fc[c].wire);
+        }
+    mo_free(fc);
+    mo_free(ch);
+    mo_free(at);
+    mo_buf_dispose(&scratch);
+    mo_buf_dispose(&raw);
+    mo_buf_dispose(&ix);
+    mo_buf_dispose(&filter);
+    return rc;
+}
+
+/* The writer options of an appendable rewrite (both paths). */
+static void rewrite_writer_opts(mo_obj_writer_opts *wo, const mo_obj_reader *r,
+                                const mo_obj_rewrite_opts *opts)
+{
+    memset(wo, 0, sizeof(*wo));
+    wo->kind = MO_OBJ_KIND_DATA;
+    wo->pk_pos = opts->pk_pos;
+    wo->sort_key_pos = opts->sort_key_pos;
+    wo->schema_version = mo_obj_reader_schema_version(r);
+    wo->stats_flags = opts->stats_flags & (MO_OBJ_STATS_SORTED | MO_OBJ_STATS_CNCREATED);
+    if (opts->sort_key_pos >= 0)
+        wo->stats_flags |= MO_OBJ_STATS_SORTED;
+    wo->id = opts->id;
+}
+
 int mo_obj_rewrite_appendable(mo_buf *out, mo_obj_rewrite_result *res, mo_obj_reader *r,
                               mo_obj_ts snapshot, const mo_obj_rewrite_opts *opts, mo_err *err)
 {
@@ -330,7 +708,24 @@ int mo_obj_rewrite_appendable(mo_buf *out, mo_obj_rewrite_result *res, mo_obj_re
         rc = mo_err_set(err, MO_ENOTFOUND, "%s: no row visible at the snapshot", name);
         goto out;
     }
-    /* 2. the kept columns' visible rows, column by column */
+    mo_obj_writer_opts wo;
+    rewrite_writer_opts(&wo, r, opts);
+    /* 2. maybe the input's blocks as they are. nvis == span: every row is visible and every
+     * block but the last is full (no ordinal without a row); the last one is not empty */
+    if (!opts->no_fast_path && nvis == span && sl->blocks[nb - 1].hdr.rows) {
+        bool taken;
+        if ((rc = rewrite_fast(&taken, out, res, r, sl, opts, &wo, span, err)) < 0)
+            goto out;
+        if (taken) { /* map[] is the identity: every ordinal is visible, in order */
+            res->fast = true;
+            res->row_map = map;
+            res->row_map_len = (uint32_t)span;
+            res->rows_out = nvis;
+            map = NULL;
+            goto out;
+        }
+    }
+    /* 3. the kept columns' visible rows, column by column */
     for (size_t c = 0; c < nc; c++) {
         const uint16_t seq = opts->cols[c].seqnum;
         const uint8_t oid = opts->cols[c].type.oid;
@@ -358,7 +753,7 @@ int mo_obj_rewrite_appendable(mo_buf *out, mo_obj_rewrite_result *res, mo_obj_re
         }
     }
     rc = MO_OK;
-    /* 3. order: stable by the real sort key */
+    /* 4. order: stable by the real sort key */
     perm = mo_malloc((size_t)nvis * sizeof(*perm));
     vis_ord = mo_malloc((size_t)nvis * sizeof(*vis_ord));
     if (!perm || !vis_ord) {
@@ -376,17 +771,7 @@ int mo_obj_rewrite_appendable(mo_buf *out, mo_obj_rewrite_result *res, mo_obj_re
         if ((rc = stable_sort(perm, nvis, &k, err)) < 0)
             goto out;
     }
-    /* 4. the object, then the final map (upstream ordinal -> downstream ordinal) */
-    mo_obj_writer_opts wo;
-    memset(&wo, 0, sizeof(wo));
-    wo.kind = MO_OBJ_KIND_DATA;
-    wo.pk_pos = opts->pk_pos;
-    wo.sort_key_pos = opts->sort_key_pos;
-    wo.schema_version = mo_obj_reader_schema_version(r);
-    wo.stats_flags = opts->stats_flags & (MO_OBJ_STATS_SORTED | MO_OBJ_STATS_CNCREATED);
-    if (opts->sort_key_pos >= 0)
-        wo.stats_flags |= MO_OBJ_STATS_SORTED;
-    wo.id = opts->id;
+    /* 5. the object, then the final map (upstream ordinal -> downstream ordinal) */
     if ((rc = write_rows(out, &res->stats, opts->cols, nc, full, perm, nvis, &wo, err)) < 0)
         goto out;
     for (uint32_t k = 0; k < nvis; k++)

@@ -368,6 +368,19 @@ int mo_obj_lz4_decode(void *dst, size_t origin_size, const void *src, size_t len
     return MO_OK;
 }
 
+int mo_obj_lz4_decode_prefix(void *dst, size_t want, const void *src, size_t len,
+                             size_t origin_size, mo_err *err)
+{
+    if (len > INT32_MAX || want > origin_size || origin_size > INT32_MAX)
+        return mo_err_set(err, MO_ECORRUPT, "lz4 prefix of %zu bytes from %zu -> %zu", want, len,
+                          origin_size);
+    int r = LZ4_decompress_safe_partial(src, dst, (int)len, (int)want, (int)want);
+    if (r < 0 || (size_t)r != want)
+        return mo_err_set(err, MO_ECORRUPT, "lz4 block of %zu bytes does not start with %zu bytes",
+                          len, want);
+    return MO_OK;
+}
+
 int mo_obj_lz4_encode(mo_buf *out, const void *src, size_t len, uint32_t *clen_out, mo_err *err)
 {
     if (len > LZ4_MAX_INPUT_SIZE)

@@ -2,7 +2,10 @@
  * LZ4-compressed and kept per column so that finish() can lay chunks out column-major as
  * MO does. Statistics follow MO's writer: block ZMs from min/max/sum, object ZMs merged
  * from block ZMs, PK NDV = rows, hidden Rowid/TS columns of data objects without
- * InspectVector stats, PK bloom filters per block (HBF on the rowid for tombstones). */
+ * InspectVector stats, PK bloom filters per block (HBF on the rowid for tombstones).
+ * add_block_raw takes chunks as another object stores them (bytes, zone map, null count)
+ * beside encoded ones: the layout and every count stay the writer's, only the values of a
+ * stored chunk are not seen unless given, so its column's NDV must be (mo_obj_writer_set_ndv). */
 #include <math.h>
 #include <stdio.h>
 
@@ -27,6 +30,9 @@ typedef struct wcol {
     bool obj_zm_set;
     uint64_t obj_nulls;
     uint8_t *hll; /* HLL_M registers; NULL for hidden columns */
+    bool stored;  /* holds a stored chunk without its values: the HLL misses them */
+    bool ndv_set; /* ndv given by mo_obj_writer_set_ndv, replacing the HLL estimate */
+    uint32_t ndv;
 } wcol;
 
 struct mo_obj_writer {
@@ -183,25 +189,16 @@ static bool is_pk(const mo_obj_writer *w, size_t pos)
     return (int)pos == w->opts.pk_pos || (w->opts.kind == MO_OBJ_KIND_TOMBSTONE && pos == 0);
 }
 
-int mo_obj_writer_add_block(mo_obj_writer *w, const mo_obj_vec *vecs, mo_err *err)
+/* Checks that a block of @p rows may follow and makes room for its entries. */
+static int block_begin(mo_obj_writer *w, uint32_t rows, mo_err *err)
 {
-    if (w->poisoned)
-        return mo_err_set(err, MO_EINVAL, "writer: poisoned by an earlier error");
-    int rc = MO_OK;
-    uint32_t rows = vecs[0].length;
-    if (rows == 0 || rows > MO_OBJ_BLOCK_MAX_ROWS) {
-        rc = mo_err_set(err, MO_EINVAL, "writer: block of %u rows (1..8192)", rows);
-        goto fail;
-    }
-    if (w->short_block) {
-        rc = mo_err_set(err, MO_EINVAL,
-                        "writer: a block after a short block (only the last may have < 8192 rows)");
-        goto fail;
-    }
-    if (w->nblocks >= 0xFFFF || w->rows + rows > UINT32_MAX) {
-        rc = mo_err_set(err, MO_EINVAL, "writer: object too large");
-        goto fail;
-    }
+    if (rows == 0 || rows > MO_OBJ_BLOCK_MAX_ROWS)
+        return mo_err_set(err, MO_EINVAL, "writer: block of %u rows (1..8192)", rows);
+    if (w->short_block)
+        return mo_err_set(err, MO_EINVAL,
+                          "writer: a block after a short block (only the last may have < 8192 rows)");
+    if (w->nblocks >= 0xFFFF || w->rows + rows > UINT32_MAX)
+        return mo_err_set(err, MO_EINVAL, "writer: object too large");
     if ((w->nblocks + 1) * w->ncols > w->bc_cap) {
         size_t cap = w->bc_cap ? w->bc_cap * 2 : w->ncols * 16;
         blkcol *bc = mo_realloc(w->bc, cap * sizeof(*bc));
@@ -210,81 +207,182 @@ int mo_obj_writer_add_block(mo_obj_writer *w, const mo_obj_vec *vecs, mo_err *er
             w->bc = bc;
         if (br)
             w->blk_rows = br;
-        if (!bc || !br) {
-            rc = mo_err_set(err, MO_ENOMEM, "writer block table");
-            goto fail;
-        }
+        if (!bc || !br)
+            return mo_err_set(err, MO_ENOMEM, "writer block table");
         w->bc_cap = cap;
     }
-    for (size_t i = 0; i < w->ncols; i++) {
-        const mo_obj_vec *v = &vecs[i];
-        wcol *c = &w->cols[i];
-        blkcol *b = &w->bc[(size_t)w->nblocks * w->ncols + i];
-        if (v->length != rows || v->type.oid != c->type.oid) {
-            rc = mo_err_set(err, MO_EINVAL, "writer: column %zu: %u rows of oid %u, want %u of %u",
-                            i, v->length, v->type.oid, rows, c->type.oid);
-            goto fail;
+    return MO_OK;
+}
+
+/* Object-level statistics of column @p c after block entry @p b was filled (NDV aside). */
+static void col_merge(wcol *c, const blkcol *b)
+{
+    if (c->hidden) {
+        if (mo_obj_zm_initialized(&b->zm)) {
+            if (!c->obj_zm_set)
+                c->obj_zm = b->zm;
+            else
+                mo_obj_zm_merge(&c->obj_zm, &b->zm);
+            c->obj_zm_set = true;
         }
-        mo_obj_vec enc = *v;
-        enc.type = c->type; /* width/scale/charset come from the column definition */
-        w->wire.len = 0;
-        if ((rc = mo_buf_put_le16(&w->wire, MO_OBJ_IOET_COLDATA)) < 0 ||
-            (rc = mo_buf_put_le16(&w->wire, 2)) < 0 ||
-            (rc = mo_obj_vec_encode(&w->wire, &enc, err)) < 0)
-            goto fail;
-        if (w->opts.wire_hook)
-            w->opts.wire_hook(&w->wire, i, w->nblocks, w->opts.wire_hook_payload);
-        if ((rc = mo_obj_lz4_encode(&c->chunks, w->wire.ptr, w->wire.len, &b->clen, err)) < 0)
-            goto fail;
-        b->ulen = (uint32_t)w->wire.len;
-        b->nulls = mo_obj_vec_is_const_null(v) && !v->null_words ? 0 : (uint32_t)v->null_count;
-        mo_obj_zm_from_vec(&b->zm, &enc, (uint8_t)(c->type.scale & 0x3f), false);
-        /* object-level statistics */
-        if (c->hidden) {
-            if (mo_obj_zm_initialized(&b->zm)) {
-                if (!c->obj_zm_set)
-                    c->obj_zm = b->zm;
-                else
-                    mo_obj_zm_merge(&c->obj_zm, &b->zm);
-                c->obj_zm_set = true;
-            }
-        } else {
-            if (!c->obj_zm_set) {
-                mo_obj_zm_init(&c->obj_zm, c->type.oid, (uint8_t)(c->type.scale & 0x3f));
-                c->obj_zm_set = true;
-            }
-            mo_obj_zm_merge(&c->obj_zm, &b->zm);
-            c->obj_nulls += b->nulls;
-            if (!is_pk(w, i))
-                for (uint32_t r = 0; r < rows; r++) {
-                    if (mo_obj_vec_is_null(v, r))
-                        continue;
-                    const uint8_t *p;
-                    uint32_t n;
-                    mo_obj_vec_value(v, r, &p, &n);
-                    hll_add(c->hll, p, n);
-                }
-        }
+        return;
     }
-    /* the block's filter */
-    size_t before = w->filters.len;
-    if (w->opts.kind == MO_OBJ_KIND_TOMBSTONE)
-        rc = mo_obj_filter_build(&w->filters, MO_OBJ_BF_HYBRID, &vecs[0], err);
-    else if (w->opts.pk_pos >= 0)
-        rc = mo_obj_filter_build(&w->filters, MO_OBJ_BF_PLAIN, &vecs[w->opts.pk_pos], err);
+    if (!c->obj_zm_set) {
+        mo_obj_zm_init(&c->obj_zm, c->type.oid, (uint8_t)(c->type.scale & 0x3f));
+        c->obj_zm_set = true;
+    }
+    mo_obj_zm_merge(&c->obj_zm, &b->zm);
+    c->obj_nulls += b->nulls;
+}
+
+/* The values of @p v into column @p i's NDV estimate (the PK and hidden columns have none). */
+static void col_count(mo_obj_writer *w, size_t i, const mo_obj_vec *v)
+{
+    wcol *c = &w->cols[i];
+    if (c->hidden || is_pk(w, i))
+        return;
+    for (uint32_t r = 0; r < v->length; r++) {
+        if (mo_obj_vec_is_null(v, r))
+            continue;
+        const uint8_t *p;
+        uint32_t n;
+        mo_obj_vec_value(v, r, &p, &n);
+        hll_add(c->hll, p, n);
+    }
+}
+
+/* Encodes, compresses and describes vector @p v as column @p i of the block being added. */
+static int col_encode(mo_obj_writer *w, size_t i, const mo_obj_vec *v, uint32_t rows, mo_err *err)
+{
+    wcol *c = &w->cols[i];
+    blkcol *b = &w->bc[(size_t)w->nblocks * w->ncols + i];
+    if (v->length != rows || v->type.oid != c->type.oid)
+        return mo_err_set(err, MO_EINVAL, "writer: column %zu: %u rows of oid %u, want %u of %u", i,
+                          v->length, v->type.oid, rows, c->type.oid);
+    mo_obj_vec enc = *v;
+    enc.type = c->type; /* width/scale/charset come from the column definition */
+    w->wire.len = 0;
+    int rc;
+    if ((rc = mo_buf_put_le16(&w->wire, MO_OBJ_IOET_COLDATA)) < 0 ||
+        (rc = mo_buf_put_le16(&w->wire, 2)) < 0 || (rc = mo_obj_vec_encode(&w->wire, &enc, err)) < 0)
+        return rc;
+    if (w->opts.wire_hook)
+        w->opts.wire_hook(&w->wire, i, w->nblocks, w->opts.wire_hook_payload);
+    if ((rc = mo_obj_lz4_encode(&c->chunks, w->wire.ptr, w->wire.len, &b->clen, err)) < 0)
+        return rc;
+    b->ulen = (uint32_t)w->wire.len;
+    b->nulls = mo_obj_vec_is_const_null(v) && !v->null_words ? 0 : (uint32_t)v->null_count;
+    mo_obj_zm_from_vec(&b->zm, &enc, (uint8_t)(c->type.scale & 0x3f), false);
+    col_merge(c, b);
+    col_count(w, i, v);
+    return MO_OK;
+}
+
+/* Copies a stored chunk as column @p i of the block being added. */
+static int col_copy(mo_obj_writer *w, size_t i, const mo_obj_writer_chunk *ch, uint32_t rows,
+                    mo_err *err)
+{
+    wcol *c = &w->cols[i];
+    blkcol *b = &w->bc[(size_t)w->nblocks * w->ncols + i];
+    if (!ch->data || !ch->clen || ch->ulen < 4)
+        return mo_err_set(err, MO_EINVAL, "writer: column %zu: stored chunk of %u/%u bytes", i,
+                          ch->clen, ch->ulen);
+    if (ch->values && (ch->values->length != rows || ch->values->type.oid != c->type.oid))
+        return mo_err_set(err, MO_EINVAL, "writer: column %zu: %u values of oid %u, want %u of %u",
+                          i, ch->values->length, ch->values->type.oid, rows, c->type.oid);
+    if (mo_buf_put(&c->chunks, ch->data, ch->clen) < 0)
+        return mo_err_set(err, MO_ENOMEM, "writer: out of memory");
+    b->clen = ch->clen;
+    b->ulen = ch->ulen;
+    b->nulls = ch->null_count;
+    b->zm = ch->zm;
+    col_merge(c, b);
+    if (ch->values)
+        col_count(w, i, ch->values);
+    else
+        c->stored = true;
+    return MO_OK;
+}
+
+/* The block's filter (copied, or built from @p key), then the block is counted. */
+static int block_end(mo_obj_writer *w, uint32_t rows, const mo_obj_vec *key, const void *filter,
+                     size_t filter_len, mo_err *err)
+{
+    const bool tomb = w->opts.kind == MO_OBJ_KIND_TOMBSTONE;
+    const size_t before = w->filters.len;
+    int rc = MO_OK;
+    if (!tomb && w->opts.pk_pos < 0) {
+        if (filter || key)
+            return mo_err_set(err, MO_EINVAL, "writer: a filter for an object without a key");
+    } else if (filter) {
+        if (!filter_len || filter_len > UINT32_MAX)
+            return mo_err_set(err, MO_EINVAL, "writer: stored filter of %zu bytes", filter_len);
+        rc = mo_buf_put(&w->filters, filter, filter_len);
+    } else {
+        const size_t kp = tomb ? 0 : (size_t)w->opts.pk_pos;
+        if (!key || key->length != rows || key->type.oid != w->cols[kp].type.oid)
+            return mo_err_set(err, MO_EINVAL, "writer: block without its key column's filter");
+        rc = mo_obj_filter_build(&w->filters, tomb ? MO_OBJ_BF_HYBRID : MO_OBJ_BF_PLAIN, key, err);
+    }
     if (rc < 0 || (rc = mo_buf_put_le32(&w->filter_len, (uint32_t)(w->filters.len - before))) < 0)
-        goto fail;
+        return rc;
     w->blk_rows[w->nblocks] = rows;
     w->nblocks++;
     w->rows += rows;
     if (rows < MO_OBJ_BLOCK_MAX_ROWS)
         w->short_block = true;
     return MO_OK;
-fail:
+}
+
+/* Marks the writer poisoned; an out-of-memory failure gets the writer's message. */
+static int poison(mo_obj_writer *w, int rc, mo_err *err)
+{
     w->poisoned = true;
     if (rc == MO_ENOMEM)
         mo_err_set(err, MO_ENOMEM, "writer: out of memory");
     return rc;
+}
+
+int mo_obj_writer_add_block(mo_obj_writer *w, const mo_obj_vec *vecs, mo_err *err)
+{
+    if (w->poisoned)
+        return mo_err_set(err, MO_EINVAL, "writer: poisoned by an earlier error");
+    const uint32_t rows = vecs[0].length;
+    int rc = block_begin(w, rows, err);
+    for (size_t i = 0; rc == MO_OK && i < w->ncols; i++)
+        rc = col_encode(w, i, &vecs[i], rows, err);
+    if (rc < 0)
+        return poison(w, rc, err);
+    const mo_obj_vec *key = w->opts.kind == MO_OBJ_KIND_TOMBSTONE ? &vecs[0]
+                            : w->opts.pk_pos >= 0                 ? &vecs[w->opts.pk_pos]
+                                                                  : NULL;
+    if ((rc = block_end(w, rows, key, NULL, 0, err)) < 0)
+        return poison(w, rc, err);
+    return MO_OK;
+}
+
+int mo_obj_writer_add_block_raw(mo_obj_writer *w, const mo_obj_writer_block *blk, mo_err *err)
+{
+    if (w->poisoned)
+        return mo_err_set(err, MO_EINVAL, "writer: poisoned by an earlier error");
+    int rc = block_begin(w, blk->rows, err);
+    for (size_t i = 0; rc == MO_OK && i < w->ncols; i++) {
+        const mo_obj_writer_chunk *ch = &blk->cols[i];
+        rc = ch->vec ? col_encode(w, i, ch->vec, blk->rows, err)
+                     : col_copy(w, i, ch, blk->rows, err);
+    }
+    if (rc == MO_OK)
+        rc = block_end(w, blk->rows, blk->filter_key, blk->filter, blk->filter_len, err);
+    return rc < 0 ? poison(w, rc, err) : MO_OK;
+}
+
+int mo_obj_writer_set_ndv(mo_obj_writer *w, size_t pos, uint32_t ndv, mo_err *err)
+{
+    if (pos >= w->ncols)
+        return mo_err_set(err, MO_EINVAL, "writer: no column %zu (of %zu)", pos, w->ncols);
+    w->cols[pos].ndv = ndv;
+    w->cols[pos].ndv_set = true;
+    return MO_OK;
 }
 
 /* A BlockHeader template shared by the object-level headers. */
@@ -317,6 +415,10 @@ int mo_obj_writer_finish(mo_obj_writer *w, mo_buf *out, mo_obj_stats *stats, mo_
         return mo_err_set(err, MO_EINVAL, "writer: poisoned by an earlier error");
     if (w->nblocks == 0)
         return mo_err_set(err, MO_EINVAL, "writer: no rows");
+    for (size_t i = 0; i < w->ncols; i++)
+        if (w->cols[i].stored && w->cols[i].hll && !is_pk(w, i) && !w->cols[i].ndv_set)
+            return mo_err_set(err, MO_EINVAL,
+                              "writer: column %zu holds stored chunks but was given no NDV", i);
     const size_t nb = w->nblocks, nc = w->ncols;
     const uint16_t mcc = w->meta_col_count;
     int rc = MO_OK;
@@ -417,7 +519,7 @@ int mo_obj_writer_finish(mo_obj_writer *w, mo_buf *out, mo_obj_stats *stats, mo_
         if (is_pk(w, i))
             o->ndv = (uint32_t)w->rows;
         else if (c->hll)
-            o->ndv = hll_estimate(c->hll);
+            o->ndv = c->ndv_set ? c->ndv : hll_estimate(c->hll);
     }
     if ((rc = put_blkhdr(&meta, &h)) < 0)
         goto oom;

@@ -389,7 +389,7 @@ static void test_rewrite__pk_not_first_column(void)
     MO_ASSERT_OK(verify_deep(&u.file, &u.stats, 1, &vr));
     const mo_obj_writer_col keep[3] = {cols_a()[0], cols_a()[1], cols_a()[2]};
     const size_t up_col[3] = {0, 1, 2};
-    mo_obj_rewrite_opts o = {keep, 3, 1, 1, MO_OBJ_STATS_CNCREATED, NULL};
+    mo_obj_rewrite_opts o = {keep, 3, 1, 1, MO_OBJ_STATS_CNCREATED, NULL, false};
     mo_buf out = MO_BUF_INIT;
     mo_obj_rewrite_result res;
     rewrite_mem(&u, &out, &res, &o, SNAP, MO_OK);
@@ -422,7 +422,7 @@ static void test_rewrite__caller_id_and_columns_from_object(void)
         CU_ASSERT_EQUAL(cols[i].type.oid, cols_a()[i].type.oid);
     }
     mo_obj_objectid id = {{0x01, 0x93, 0x00, 0x11, 0x22, 0x33, 0x70, 0x44, 0x85}, 0};
-    mo_obj_rewrite_opts o = {cols, n, 1, 1, 0, &id};
+    mo_obj_rewrite_opts o = {cols, n, 1, 1, 0, &id, false};
     mo_buf out = MO_BUF_INIT;
     mo_obj_rewrite_result res;
     MO_ASSERT_OK(mo_obj_rewrite_appendable(&out, &res, r, SNAP, &o, &mo_test_err));
@@ -432,7 +432,7 @@ static void test_rewrite__caller_id_and_columns_from_object(void)
     mo_obj_rewrite_result_dispose(&res);
     /* bad options are caller bugs: MO_EINVAL, nothing written */
     mo_obj_writer_col mv[2] = {cols[0], {mo_obj_type_default(MO_T_TS), MO_OBJ_SEQNUM_COMMITTS}};
-    mo_obj_rewrite_opts bad = {mv, 2, -1, -1, 0, NULL};
+    mo_obj_rewrite_opts bad = {mv, 2, -1, -1, 0, NULL, false};
     const size_t len = out.len;
     MO_ASSERT_RC(MO_EINVAL, mo_obj_rewrite_appendable(&out, &res, r, SNAP, &bad, &mo_test_err));
     bad.ncols = 1;
@@ -453,7 +453,7 @@ static void test_rewrite__composite_key_blocks(void)
     build_appendable(&u, cols_b(), 6, 5 * 8192 + 100, 2, gen_b);
     const mo_obj_writer_col keep[4] = {cols_b()[0], cols_b()[1], cols_b()[2], cols_b()[3]};
     const size_t up_col[4] = {0, 1, 2, 3};
-    mo_obj_rewrite_opts o = {keep, 4, 2, 2, 0, NULL};
+    mo_obj_rewrite_opts o = {keep, 4, 2, 2, 0, NULL, false};
     mo_buf out = MO_BUF_INIT;
     mo_obj_rewrite_result res;
     rewrite_mem(&u, &out, &res, &o, SNAP, MO_OK);
@@ -471,7 +471,7 @@ static void test_rewrite__cluster_key_stable(void)
     build_appendable(&u, cols_b(), 6, 8192 + 3000, -1, gen_b);
     const mo_obj_writer_col keep[4] = {cols_b()[0], cols_b()[1], cols_b()[2], cols_b()[3]};
     const size_t up_col[4] = {0, 1, 2, 3};
-    mo_obj_rewrite_opts o = {keep, 4, 3, -1, 0, NULL};
+    mo_obj_rewrite_opts o = {keep, 4, 3, -1, 0, NULL, false};
     mo_buf out = MO_BUF_INIT;
     mo_obj_rewrite_result res;
     rewrite_mem(&u, &out, &res, &o, SNAP, MO_OK);
@@ -480,7 +480,7 @@ static void test_rewrite__cluster_key_stable(void)
     /* the same object with a reordered column list: output positions follow the list */
     const mo_obj_writer_col keep2[3] = {cols_b()[3], cols_b()[2], cols_b()[0]};
     const size_t up_col2[3] = {3, 2, 0};
-    mo_obj_rewrite_opts o2 = {keep2, 3, 0, 1, 0, NULL};
+    mo_obj_rewrite_opts o2 = {keep2, 3, 0, 1, 0, NULL, false};
     out.len = 0;
     rewrite_mem(&u, &out, &res, &o2, SNAP, MO_OK);
     check_rewrite(&u, &out, &res, &o2, up_col2, SNAP);
@@ -496,7 +496,7 @@ static void test_rewrite__no_sort_key(void)
     build_appendable(&u, cols_a(), 5, 8192, 1, gen_a);
     const mo_obj_writer_col keep[3] = {cols_a()[0], cols_a()[1], cols_a()[2]};
     const size_t up_col[3] = {0, 1, 2};
-    mo_obj_rewrite_opts o = {keep, 3, -1, 1, 0, NULL};
+    mo_obj_rewrite_opts o = {keep, 3, -1, 1, 0, NULL, false};
     mo_buf out = MO_BUF_INIT;
     mo_obj_rewrite_result res;
     rewrite_mem(&u, &out, &res, &o, SNAP, MO_OK);
@@ -519,7 +519,7 @@ static void test_rewrite__absent_column_null(void)
     build_appendable(&u, cols_a(), 5, 100, 1, gen_a);
     const mo_obj_writer_col keep[3] = {
         cols_a()[1], {mo_obj_type_default(MO_T_INT32), 2}, cols_a()[2]};
-    mo_obj_rewrite_opts o = {keep, 3, 0, 0, 0, NULL};
+    mo_obj_rewrite_opts o = {keep, 3, 0, 0, 0, NULL, false};
     mo_buf out = MO_BUF_INIT;
     mo_obj_rewrite_result res;
     rewrite_mem(&u, &out, &res, &o, SNAP, MO_OK);
@@ -535,7 +535,7 @@ static void test_rewrite__absent_column_null(void)
     mo_obj_rewrite_result_dispose(&res);
     /* a kept column whose type disagrees with the object's chunks is malformed input */
     const mo_obj_writer_col wrong[1] = {{mo_obj_type_default(MO_T_INT32), 1}};
-    mo_obj_rewrite_opts ow = {wrong, 1, 0, 0, 0, NULL};
+    mo_obj_rewrite_opts ow = {wrong, 1, 0, 0, 0, NULL, false};
     const size_t len = out.len;
     rewrite_mem(&u, &out, &res, &ow, SNAP, MO_ECORRUPT);
     CU_ASSERT_EQUAL(out.len, len);
@@ -549,7 +549,7 @@ static void test_rewrite__all_filtered(void)
     upobj u;
     build_appendable(&u, cols_a(), 5, 8200, 1, gen_a);
     const mo_obj_writer_col keep[3] = {cols_a()[0], cols_a()[1], cols_a()[2]};
-    mo_obj_rewrite_opts o = {keep, 3, 1, 1, 0, NULL};
+    mo_obj_rewrite_opts o = {keep, 3, 1, 1, 0, NULL, false};
     mo_buf out = MO_BUF_INIT;
     mo_obj_rewrite_result res;
     const mo_obj_ts early = {999, 0};
@@ -584,7 +584,7 @@ static void test_rewrite__no_commit_ts(void)
     wo.sort_key_pos = -1;
     build(&u, cols_a(), 3, 100, &wo, gen_a);
     const mo_obj_writer_col keep[3] = {cols_a()[0], cols_a()[1], cols_a()[2]};
-    mo_obj_rewrite_opts o = {keep, 3, 1, 1, 0, NULL};
+    mo_obj_rewrite_opts o = {keep, 3, 1, 1, 0, NULL, false};
     mo_buf out = MO_BUF_INIT;
     mo_obj_rewrite_result res;
     rewrite_mem(&u, &out, &res, &o, SNAP, MO_ECORRUPT);
@@ -695,7 +695,7 @@ static void tomb_case(uint64_t data_rows, uint64_t tomb_rows, bool mvcc)
     upobj a;
     build_appendable(&a, cols_a(), 5, data_rows, 1, gen_a);
     const mo_obj_writer_col keep[3] = {cols_a()[0], cols_a()[1], cols_a()[2]};
-    mo_obj_rewrite_opts o = {keep, 3, 1, 1, 0, NULL};
+    mo_obj_rewrite_opts o = {keep, 3, 1, 1, 0, NULL, false};
     mo_buf dout = MO_BUF_INIT, tout = MO_BUF_INIT;
     mo_obj_rewrite_result dres, tres;
     rewrite_mem(&a, &dout, &dres, &o, SNAP, MO_OK);
@@ -863,32 +863,41 @@ static void test_rewrite__tombstone_nothing_left(void)
 
 /* ---------------- fault injection ---------------- */
 
+/* Fails the Nth allocation of opening @p in and rewriting it, N = 1, 2, ... until it
+ * succeeds: MO_ENOMEM and nothing written each time. Returns the N that succeeded. */
+static unsigned long oom_rewrite(mo_buf *out, mo_obj_rewrite_result *res, const mo_buf *in,
+                                 const mo_obj_rewrite_opts *o)
+{
+    unsigned long nth;
+    for (nth = 1;; nth++) {
+        mo_obj_reader *r = NULL;
+        memset(res, 0, sizeof(*res));
+        mo_alloc_fail_at(nth, false);
+        int rc = mo_obj_reader_open_mem(&r, in->ptr, in->len, "oom", &mo_test_err);
+        if (rc == MO_OK)
+            rc = mo_obj_rewrite_appendable(out, res, r, SNAP, o, &mo_test_err);
+        mo_alloc_fail_at(0, false);
+        mo_obj_reader_free(r);
+        if (rc == MO_OK)
+            return nth;
+        MO_ASSERT_RC(MO_ENOMEM, rc);
+        CU_ASSERT_EQUAL_FATAL(out->len, 0);
+        CU_ASSERT_PTR_NULL_FATAL(res->row_map);
+        CU_ASSERT_FATAL(nth < 20000);
+    }
+}
+
 static void test_rewrite__oom_loop(void)
 {
     upobj a;
     build_appendable(&a, cols_b(), 6, 8192 + 700, 2, gen_b);
     const mo_obj_writer_col keep[4] = {cols_b()[0], cols_b()[1], cols_b()[2], cols_b()[3]};
-    mo_obj_rewrite_opts o = {keep, 4, 2, 2, 0, NULL};
+    mo_obj_rewrite_opts o = {keep, 4, 2, 2, 0, NULL, false};
     mo_buf out = MO_BUF_INIT;
     mo_obj_rewrite_result res, dres;
-    unsigned long nth;
-    for (nth = 1;; nth++) {
-        mo_obj_reader *r = NULL;
-        memset(&res, 0, sizeof(res));
-        mo_alloc_fail_at(nth, false);
-        int rc = mo_obj_reader_open_mem(&r, a.file.ptr, a.file.len, "oom", &mo_test_err);
-        if (rc == MO_OK)
-            rc = mo_obj_rewrite_appendable(&out, &res, r, SNAP, &o, &mo_test_err);
-        mo_alloc_fail_at(0, false);
-        mo_obj_reader_free(r);
-        if (rc == MO_OK)
-            break;
-        MO_ASSERT_RC(MO_ENOMEM, rc);
-        CU_ASSERT_EQUAL_FATAL(out.len, 0);
-        CU_ASSERT_PTR_NULL_FATAL(res.row_map);
-        CU_ASSERT_FATAL(nth < 20000);
-    }
+    unsigned long nth = oom_rewrite(&out, &res, &a.file, &o);
     CU_ASSERT(nth > 10);
+    CU_ASSERT_FALSE(res.fast); /* rows are filtered: the slow path's allocations */
     dres = res;
     /* tombstones into it */
     g_plan.data_rows = 8192 + 700;
@@ -922,6 +931,691 @@ static void test_rewrite__oom_loop(void)
     upobj_dispose(&a);
 }
 
+/* ---------------- the fast path: input blocks carried over ---------------- */
+
+/* Every storable type (BLOCKID is not: the writer refuses it). */
+static const uint8_t fast_oids[] = {
+    MO_T_BOOL,      MO_T_BIT,        MO_T_INT8,       MO_T_INT16,    MO_T_INT32,      MO_T_INT64,
+    MO_T_UINT8,     MO_T_UINT16,     MO_T_UINT32,     MO_T_UINT64,   MO_T_FLOAT32,    MO_T_FLOAT64,
+    MO_T_DECIMAL64, MO_T_DECIMAL128, MO_T_DECIMAL256, MO_T_DATE,     MO_T_TIME,       MO_T_DATETIME,
+    MO_T_TIMESTAMP, MO_T_YEAR,       MO_T_CHAR,       MO_T_VARCHAR,  MO_T_JSON,       MO_T_UUID,
+    MO_T_BINARY,    MO_T_VARBINARY,  MO_T_ENUM,       MO_T_GEOMETRY, MO_T_GEOMETRY32, MO_T_BLOB,
+    MO_T_TEXT,      MO_T_DATALINK,   MO_T_TS,         MO_T_ROWID,    MO_T_VECF32,     MO_T_VECF64,
+    MO_T_VECBF16,   MO_T_VECF16,     MO_T_VECINT8,    MO_T_VECUINT8,
+};
+#define N_FAST_OIDS (sizeof(fast_oids) / sizeof(fast_oids[0]))
+
+/*
+ * The wide schema, by position: 0 key int64 (seqnum 0, increasing); 1..N one column per
+ * storable type with NULLs (seqnums 1..N, then a gap: seqnum N+1 was "dropped"); then a
+ * constant int32, a constant out-of-line varchar and a constant NULL int64 (CONST vectors in
+ * every block), a cluster key int16 (NULLs first, then ties), commit-ts, abort.
+ */
+enum {
+    W_KEY = 0,
+    W_TYPES = 1,
+    W_CONST_I32 = W_TYPES + N_FAST_OIDS,
+    W_CONST_VC,
+    W_CONST_NULL,
+    W_CLUSTER,
+    W_CTS,
+    W_ABORT,
+    W_NCOLS
+};
+#define W_NUSER W_CTS
+#define W_GAP_SEQ (N_FAST_OIDS + 1)
+
+static const mo_obj_writer_col *wide_cols(void)
+{
+    static mo_obj_writer_col c[W_NCOLS];
+    c[W_KEY] = (mo_obj_writer_col){mo_obj_type_default(MO_T_INT64), 0};
+    for (size_t i = 0; i < N_FAST_OIDS; i++)
+        c[W_TYPES + i] = (mo_obj_writer_col){mo_obj_type_default(fast_oids[i]), (uint16_t)(1 + i)};
+    c[W_CONST_I32] = (mo_obj_writer_col){mo_obj_type_default(MO_T_INT32), W_GAP_SEQ + 1};
+    c[W_CONST_VC] = (mo_obj_writer_col){mo_obj_type_default(MO_T_VARCHAR), W_GAP_SEQ + 2};
+    c[W_CONST_NULL] = (mo_obj_writer_col){mo_obj_type_default(MO_T_INT64), W_GAP_SEQ + 3};
+    c[W_CLUSTER] = (mo_obj_writer_col){mo_obj_type_default(MO_T_INT16), W_GAP_SEQ + 4};
+    c[W_CTS] = (mo_obj_writer_col){mo_obj_type_default(MO_T_TS), MO_OBJ_SEQNUM_COMMITTS};
+    c[W_ABORT] = (mo_obj_writer_col){mo_obj_type_default(MO_T_BOOL), MO_OBJ_SEQNUM_ABORT};
+    return c;
+}
+
+/* What the input looks like; -1 disables an irregularity. */
+typedef struct wplan {
+    uint64_t rows;
+    int pk_pos;             /* the input writer's PK */
+    int64_t abort_row;      /* this row is aborted */
+    int64_t future_row;     /* this row commits after SNAP */
+    int64_t swap_row;       /* keys of this row and the next are swapped */
+    int64_t late_null_row;  /* the cluster key is NULL here (after non-NULL keys) */
+    const mo_obj_objectid *id; /* NULL: a fresh one */
+    mo_obj_wire_hook hook;     /* the writer's test seam */
+} wplan;
+
+static wplan wplan_default(uint64_t rows)
+{
+    wplan p = {rows, W_KEY, -1, -1, -1, -1, NULL, NULL};
+    return p;
+}
+
+/* Marks the key column's chunks as column data v1 (the same bytes: it has no NULLs). */
+static void key_chunks_v1(mo_buf *wire, size_t pos, uint32_t block, void *payload)
+{
+    (void)block;
+    (void)payload;
+    if (pos == W_KEY)
+        mo_store_le16(wire->ptr + 2, 1);
+}
+
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static int64_t wide_key(const wplan *p, uint64_t i)
+{
+    if (p->swap_row >= 0 && i == (uint64_t)p->swap_row)
+        i++;
+    else if (p->swap_row >= 0 && i == (uint64_t)p->swap_row + 1)
+        i--;
+    return (int64_t)i * 3 - 5000;
+}
+
+/* One value of type column @p t (a fast_oids index) at row @p i; false for NULL. */
+static bool wide_value(size_t t, uint64_t i, uint8_t *v, uint32_t *n)
+{
+    const uint8_t oid = fast_oids[t];
+    uint64_t h = splitmix(t * 1000003u + i);
+    if ((i + t) % 11 == 0)
+        return false;
+    if (mo_obj_type_is_varlena(oid)) {
+        *n = (h & 1) ? (uint32_t)(h >> 8) % 24 : 24 + (uint32_t)(h >> 8) % 120;
+        const int elem = mo_obj_type_array_elem(oid);
+        if (elem > 1)
+            *n -= *n % (uint32_t)elem;
+    } else {
+        *n = (uint32_t)mo_obj_type_size(oid);
+    }
+    for (uint32_t k = 0; k < *n; k++) {
+        if (k % 8 == 0)
+            h = splitmix(h);
+        v[k] = (uint8_t)(h >> (8 * (k % 8)));
+    }
+    if (oid == MO_T_BOOL)
+        v[0] &= 1;
+    return true;
+}
+
+static const char CONST_PAYLOAD[] = "a constant varchar that is stored out of line";
+
+/* Writes the wide schema's input (an appendable object) for @p p. */
+static void build_wide(mo_buf *file, const wplan *p)
+{
+    const mo_obj_writer_col *cols = wide_cols();
+    mo_obj_writer_opts wo = {0};
+    wo.kind = MO_OBJ_KIND_APPENDABLE;
+    wo.pk_pos = p->pk_pos;
+    wo.sort_key_pos = -1;
+    wo.schema_version = 7;
+    wo.id = p->id;
+    wo.wire_hook = p->hook;
+    mo_obj_colbuf cb[W_NCOLS];
+    mo_obj_vec views[W_NCOLS];
+    for (size_t c = 0; c < W_NCOLS; c++)
+        mo_obj_colbuf_init(&cb[c], &cols[c].type);
+    mo_obj_writer *w;
+    MO_ASSERT_OK(mo_obj_writer_new(&w, cols, W_NCOLS, &wo, &mo_test_err));
+    uint8_t v[200];
+    int failed = MO_OK; /* one assert per block: millions of CU_ASSERTs cost seconds */
+    for (uint64_t base = 0; base < p->rows; base += MO_OBJ_BLOCK_MAX_ROWS) {
+        const uint32_t n = p->rows - base < MO_OBJ_BLOCK_MAX_ROWS ? (uint32_t)(p->rows - base)
+                                                                  : MO_OBJ_BLOCK_MAX_ROWS;
+        for (size_t c = 0; c < W_NCOLS; c++)
+            mo_obj_colbuf_reset(&cb[c]);
+        for (uint32_t r = 0; r < n; r++) {
+            const uint64_t i = base + r;
+            mo_store_le64(v, (uint64_t)wide_key(p, i));
+            failed |= mo_obj_colbuf_append_fixed(&cb[W_KEY], v);
+            for (size_t t = 0; t < N_FAST_OIDS; t++) {
+                uint32_t len;
+                mo_obj_colbuf *c = &cb[W_TYPES + t];
+                if (!wide_value(t, i, v, &len))
+                    failed |= mo_obj_colbuf_append_null(c);
+                else if (mo_obj_type_is_varlena(fast_oids[t]))
+                    failed |= mo_obj_colbuf_append_bytes(c, v, len);
+                else
+                    failed |= mo_obj_colbuf_append_fixed(c, v);
+            }
+            if (i < 50 || (p->late_null_row >= 0 && i == (uint64_t)p->late_null_row)) {
+                failed |= mo_obj_colbuf_append_null(&cb[W_CLUSTER]);
+            } else {
+                mo_store_le16(v, (uint16_t)(i / 1000));
+                failed |= mo_obj_colbuf_append_fixed(&cb[W_CLUSTER], v);
+            }
+            mo_obj_ts ts = {1000 + (int64_t)(i % 100), (uint32_t)(i % 2)};
+            if (p->future_row >= 0 && i == (uint64_t)p->future_row)
+                ts.physical = SNAP.physical + 1;
+            mo_obj_ts_encode(v, ts);
+            failed |= mo_obj_colbuf_append_fixed(&cb[W_CTS], v);
+            v[0] = p->abort_row >= 0 && i == (uint64_t)p->abort_row;
+            failed |= mo_obj_colbuf_append_fixed(&cb[W_ABORT], v);
+        }
+        for (size_t c = 0; c < W_NCOLS; c++)
+            mo_obj_colbuf_view(&views[c], &cb[c]);
+        /* the constant columns: CONST vectors, as MO may write them */
+        uint8_t ci[4], cv[24];
+        mo_store_le32(ci, (uint32_t)(42 + base / MO_OBJ_BLOCK_MAX_ROWS));
+        memset(cv, 0, sizeof(cv));
+        mo_store_le32(cv, 0xFFFFFFFFu);
+        mo_store_le32(cv + 8, (uint32_t)strlen(CONST_PAYLOAD));
+        for (size_t c = W_CONST_I32; c <= W_CONST_NULL; c++) {
+            mo_obj_vec *x = &views[c];
+            memset(x, 0, sizeof(*x));
+            x->cls = MO_OBJ_VEC_CONST;
+            x->type = cols[c].type;
+            x->length = n;
+        }
+        views[W_CONST_I32].data = ci;
+        views[W_CONST_I32].data_len = 4;
+        views[W_CONST_VC].data = cv;
+        views[W_CONST_VC].data_len = 24;
+        views[W_CONST_VC].area = (const uint8_t *)CONST_PAYLOAD;
+        views[W_CONST_VC].area_len = (uint32_t)strlen(CONST_PAYLOAD);
+        CU_ASSERT_EQUAL_FATAL(failed, MO_OK);
+        MO_ASSERT_OK(mo_obj_writer_add_block(w, views, &mo_test_err));
+    }
+    MO_ASSERT_OK(mo_obj_writer_finish(w, file, NULL, &mo_test_err));
+    mo_obj_writer_free(w);
+    for (size_t c = 0; c < W_NCOLS; c++)
+        mo_obj_colbuf_dispose(&cb[c]);
+}
+
+/* The kept user columns of the wide schema (every one), output position = input position. */
+static void wide_keep(mo_obj_writer_col *keep)
+{
+    memcpy(keep, wide_cols(), W_NUSER * sizeof(*keep));
+}
+
+/* Seqnums @p seqs of every block of @p file, absent chunks read as NULLs (MO's rule). */
+static void read_kept(mo_obj_colbuf *out, const mo_buf *file, const mo_obj_writer_col *cols,
+                      size_t n)
+{
+    mo_obj_reader *r;
+    MO_ASSERT_OK(mo_obj_reader_open_mem(&r, file->ptr, file->len, "in", &mo_test_err));
+    MO_ASSERT_OK(mo_obj_reader_load_meta(r, NULL, &mo_test_err));
+    const mo_obj_slotmeta *sl = &mo_obj_reader_meta(r)->slots[0];
+    mo_buf scratch = MO_BUF_INIT;
+    int failed = MO_OK;
+    for (size_t c = 0; c < n; c++) {
+        mo_obj_colbuf_init(&out[c], &cols[c].type);
+        for (uint32_t b = 0; b < sl->block_count; b++) {
+            mo_obj_vec v;
+            int rc = mo_obj_reader_column(r, &v, &scratch, b, cols[c].seqnum, NULL, &mo_test_err);
+            if (rc == MO_ENOTFOUND) {
+                for (uint32_t i = 0; i < sl->blocks[b].hdr.rows; i++)
+                    failed |= mo_obj_colbuf_append_null(&out[c]);
+                continue;
+            }
+            MO_ASSERT_OK(rc);
+            failed |= mo_obj_colbuf_append_range(&out[c], &v, 0, v.length);
+        }
+    }
+    CU_ASSERT_EQUAL(failed, MO_OK);
+    mo_buf_dispose(&scratch);
+    mo_obj_reader_free(r);
+}
+
+typedef struct fast_expect {
+    bool fast;
+    int64_t chunks_copied;  /* -1: do not check */
+    int64_t filters_copied; /* -1: do not check */
+} fast_expect;
+
+/*
+ * Rewrites @p in twice, forced slow and allowed fast, with the same object id: asserts the
+ * fast path was (not) taken as @p ex says, the two objects and ObjectStats are byte-identical,
+ * both row maps equal, both outputs pass deep verification, and every mapped input row's
+ * kept values are the output row's (input rows by block*8192 + row).
+ */
+static void fast_vs_slow(const mo_buf *in, mo_obj_rewrite_opts *o, fast_expect ex)
+{
+    const mo_obj_objectid id = {{0x01, 0x93, 0x10, 0x20, 0x30, 0x40, 0x70, 0x50, 0x81, 0x01}, 0};
+    o->id = &id;
+    mo_buf out[2] = {MO_BUF_INIT, MO_BUF_INIT};
+    mo_obj_rewrite_result res[2];
+    for (int k = 0; k < 2; k++) {
+        o->no_fast_path = k == 0;
+        mo_obj_reader *r;
+        MO_ASSERT_OK(mo_obj_reader_open_mem(&r, in->ptr, in->len, "up", &mo_test_err));
+        MO_ASSERT_OK(mo_obj_rewrite_appendable(&out[k], &res[k], r, SNAP, o, &mo_test_err));
+        mo_obj_reader_free(r);
+    }
+    o->no_fast_path = false;
+    CU_ASSERT_FALSE(res[0].fast);
+    CU_ASSERT_EQUAL(res[0].chunks_copied, 0);
+    CU_ASSERT_EQUAL(res[1].fast, ex.fast);
+    if (ex.chunks_copied >= 0)
+        CU_ASSERT_EQUAL(res[1].chunks_copied, (uint64_t)ex.chunks_copied);
+    if (ex.filters_copied >= 0)
+        CU_ASSERT_EQUAL(res[1].filters_copied, (uint64_t)ex.filters_copied);
+    /* byte identity of the object and its ObjectStats */
+    CU_ASSERT_EQUAL_FATAL(out[0].len, out[1].len);
+    CU_ASSERT(memcmp(out[0].ptr, out[1].ptr, out[0].len) == 0);
+    uint8_t st[2][MO_OBJ_STATS_LEN];
+    mo_obj_stats_encode(st[0], &res[0].stats);
+    mo_obj_stats_encode(st[1], &res[1].stats);
+    CU_ASSERT(memcmp(st[0], st[1], MO_OBJ_STATS_LEN) == 0);
+    CU_ASSERT_EQUAL(res[0].rows_in, res[1].rows_in);
+    CU_ASSERT_EQUAL(res[0].rows_out, res[1].rows_out);
+    CU_ASSERT_EQUAL(res[0].rows_invisible, res[1].rows_invisible);
+    CU_ASSERT_EQUAL_FATAL(res[0].row_map_len, res[1].row_map_len);
+    CU_ASSERT(memcmp(res[0].row_map, res[1].row_map, res[0].row_map_len * sizeof(uint32_t)) == 0);
+    if (ex.fast) {
+        unsigned not_identity = 0;
+        for (uint32_t i = 0; i < res[1].row_map_len; i++)
+            not_identity += res[1].row_map[i] != i;
+        CU_ASSERT_EQUAL(not_identity, 0);
+        CU_ASSERT_EQUAL(res[1].rows_out, res[1].rows_in);
+    }
+    /* deep verification, with the PK's bloom filter tested for every row */
+    const int pk_seq = o->pk_pos >= 0 ? o->cols[o->pk_pos].seqnum : -1;
+    for (int k = 0; k < 2; k++) {
+        mo_obj_verify_result vr;
+        MO_ASSERT_OK(verify_deep(&out[k], &res[k].stats, pk_seq, &vr));
+        CU_ASSERT_EQUAL(vr.problems, 0);
+        CU_ASSERT_EQUAL(vr.rows, res[k].rows_out);
+        if (o->pk_pos >= 0)
+            CU_ASSERT_EQUAL(vr.bf_keys_checked, res[k].rows_out);
+    }
+    /* the values: input row i is output row map[i] */
+    CU_ASSERT_FATAL(o->ncols <= W_NCOLS);
+    mo_obj_colbuf inc[W_NCOLS], outc[W_NCOLS];
+    read_kept(inc, in, o->cols, o->ncols);
+    read_kept(outc, &out[1], o->cols, o->ncols);
+    unsigned bad = 0;
+    uint64_t mapped = 0;
+    mo_obj_reader *r;
+    MO_ASSERT_OK(mo_obj_reader_open_mem(&r, in->ptr, in->len, "in", &mo_test_err));
+    MO_ASSERT_OK(mo_obj_reader_load_meta(r, NULL, &mo_test_err));
+    const mo_obj_slotmeta *sl = &mo_obj_reader_meta(r)->slots[0];
+    for (size_t c = 0; c < o->ncols; c++) {
+        mo_obj_vec iv, ov;
+        mo_obj_colbuf_view(&iv, &inc[c]);
+        mo_obj_colbuf_view(&ov, &outc[c]);
+        CU_ASSERT_EQUAL(ov.length, res[1].rows_out);
+        /* input ordinals skip the missing rows of a short middle block: walk the blocks */
+        uint32_t row = 0;
+        for (uint32_t b = 0; b < sl->block_count; b++)
+            for (uint32_t i = 0; i < sl->blocks[b].hdr.rows; i++, row++) {
+                const uint32_t k = res[1].row_map[(size_t)b * MO_OBJ_BLOCK_MAX_ROWS + i];
+                if (k == UINT32_MAX)
+                    continue;
+                mapped += c == 0;
+                bad += k >= ov.length || !same_value(&iv, row, &ov, k);
+            }
+        mo_obj_colbuf_dispose(&inc[c]);
+        mo_obj_colbuf_dispose(&outc[c]);
+    }
+    mo_obj_reader_free(r);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(mapped, res[1].rows_out);
+    for (int k = 0; k < 2; k++) {
+        mo_obj_rewrite_result_dispose(&res[k]);
+        mo_buf_dispose(&out[k]);
+    }
+}
+
+static uint64_t nblocks_of(uint64_t rows)
+{
+    return (rows + MO_OBJ_BLOCK_MAX_ROWS - 1) / MO_OBJ_BLOCK_MAX_ROWS;
+}
+
+/* 1, 8191, 8192, 8193 and 3*8192+5 rows of every type: every chunk copied but the three
+ * constant columns' (re-encoded FLAT as the slow path does), every PK filter copied. */
+static void test_rewrite_fast__sizes(void)
+{
+    static const uint64_t sizes[] = {1, 8191, 8192, 8193, 3 * 8192 + 5};
+    mo_obj_writer_col keep[W_NUSER];
+    wide_keep(keep);
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        const wplan p = wplan_default(sizes[s]);
+        mo_buf in = MO_BUF_INIT;
+        build_wide(&in, &p);
+        mo_obj_rewrite_opts o = {keep, W_NUSER, W_KEY, W_KEY, MO_OBJ_STATS_CNCREATED, NULL, false};
+        const uint64_t nb = nblocks_of(sizes[s]);
+        /* one row: every column has NDV 1 = rows, which leaves the PK unknown: built */
+        const int64_t filters = sizes[s] == 1 ? 0 : (int64_t)nb;
+        fast_vs_slow(&in, &o, (fast_expect){true, (int64_t)(nb * (W_NUSER - 3)), filters});
+        mo_buf_dispose(&in);
+    }
+}
+
+/* PK and sort key, each present or not, and a cluster key with NULLs first and ties. */
+static void test_rewrite_fast__keys(void)
+{
+    mo_obj_writer_col keep[W_NUSER];
+    wide_keep(keep);
+    const uint64_t rows = 8192 + 77, nb = nblocks_of(rows);
+    const int64_t copied = (int64_t)(nb * (W_NUSER - 3));
+    struct {
+        int in_pk, pk, sort;
+        int64_t filters;
+    } cases[] = {
+        {-1, -1, -1, 0},              /* no PK, no sort key */
+        {W_KEY, W_KEY, -1, (int64_t)nb}, /* PK, rows kept in their order */
+        {-1, -1, W_CLUSTER, 0},       /* cluster key: NULLs first, ties in order */
+        {W_KEY, W_KEY, W_CLUSTER, (int64_t)nb},
+        {-1, W_KEY, W_KEY, 0},        /* the input had no PK filter: built */
+        {W_KEY, -1, W_KEY, 0},        /* no PK: no filter, the old PK's NDV estimated */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        wplan p = wplan_default(rows);
+        p.pk_pos = cases[i].in_pk;
+        mo_buf in = MO_BUF_INIT;
+        build_wide(&in, &p);
+        mo_obj_rewrite_opts o = {keep, W_NUSER, cases[i].sort, cases[i].pk, 0, NULL, false};
+        fast_vs_slow(&in, &o, (fast_expect){true, copied, cases[i].filters});
+        mo_buf_dispose(&in);
+    }
+}
+
+/* Chunks the slow path would not write as stored go through its steps, block by block: a
+ * narrower varchar, a seqnum the object lacks (NULLs), a reordered column list, a sort key
+ * the object lacks altogether (all NULL: in order), column data v1. */
+static void test_rewrite_fast__chunk_fallbacks(void)
+{
+    const uint64_t rows = 8192 + 300, nb = nblocks_of(rows);
+    wplan p = wplan_default(rows);
+    mo_buf in = MO_BUF_INIT;
+    build_wide(&in, &p);
+    const mo_obj_writer_col *w = wide_cols();
+    size_t vc = 0;
+    while (fast_oids[vc] != MO_T_VARCHAR)
+        vc++;
+    mo_obj_writer_col narrow = w[W_TYPES + vc];
+    narrow.type.width = 40;
+    const mo_obj_writer_col keep[6] = {
+        w[W_CLUSTER], narrow, {mo_obj_type_default(MO_T_INT32), W_GAP_SEQ}, w[W_KEY],
+        w[W_CONST_VC], w[W_TYPES]};
+    /* copied per block: cluster, key, bool column */
+    mo_obj_rewrite_opts o = {keep, 6, 3, 3, 0, NULL, false};
+    fast_vs_slow(&in, &o, (fast_expect){true, (int64_t)(3 * nb), (int64_t)nb});
+    /* the absent column as the sort key */
+    mo_obj_rewrite_opts o2 = {keep, 6, 2, 3, 0, NULL, false};
+    fast_vs_slow(&in, &o2, (fast_expect){true, (int64_t)(3 * nb), (int64_t)nb});
+    mo_buf_dispose(&in);
+    /* the key column's chunks as column data v1: decoded and written v2, like the slow path */
+    p.hook = key_chunks_v1;
+    build_wide(&in, &p);
+    fast_vs_slow(&in, &o, (fast_expect){true, (int64_t)(2 * nb), (int64_t)nb});
+    mo_buf_dispose(&in);
+}
+
+/* Rewrites the meta blob of @p in through @p fn into @p out (re-compressed, header fixed). */
+static void patch_meta(mo_buf *out, const mo_buf *in,
+                       void (*fn)(uint8_t *blob, const mo_obj_slotmeta *sl, void *arg), void *arg)
+{
+    mo_obj_reader *r;
+    MO_ASSERT_OK(mo_obj_reader_open_mem(&r, in->ptr, in->len, "patch", &mo_test_err));
+    MO_ASSERT_OK(mo_obj_reader_load_meta(r, NULL, &mo_test_err));
+    const mo_obj_extent me = mo_obj_reader_meta_extent(r);
+    uint8_t *blob = malloc(me.origin_size);
+    CU_ASSERT_FATAL(blob != NULL);
+    MO_ASSERT_OK(mo_obj_lz4_decode(blob, me.origin_size, in->ptr + me.offset, me.length,
+                                   &mo_test_err));
+    fn(blob, &mo_obj_reader_meta(r)->slots[0], arg);
+    mo_obj_reader_free(r);
+    out->len = 0;
+    MO_ASSERT_OK(mo_buf_put(out, in->ptr, me.offset));
+    mo_obj_extent ne = me;
+    MO_ASSERT_OK(mo_obj_lz4_encode(out, blob, me.origin_size, &ne.length, &mo_test_err));
+    MO_ASSERT_OK(mo_buf_put(out, in->ptr + in->len - MO_OBJ_FOOTER_LEN, MO_OBJ_FOOTER_LEN));
+    mo_obj_extent_encode(out->ptr + 10, &ne);
+    free(blob);
+}
+
+/* BlockHeader.rows sits at byte 36 of a block meta and of the object header. */
+static void short_block_1(uint8_t *blob, const mo_obj_slotmeta *sl, void *arg)
+{
+    (void)arg;
+    CU_ASSERT_EQUAL(mo_load_le32(blob + sl->blocks[1].meta_offset + 36), 8192);
+    CU_ASSERT_EQUAL(mo_load_le32(blob + sl->blob_offset + 36), 3 * 8192);
+    mo_store_le32(blob + sl->blocks[1].meta_offset + 36, 100);
+    mo_store_le32(blob + sl->blob_offset + 36, 2 * 8192 + 100);
+}
+
+/* The object-level ColumnMeta of seqnum *arg emptied, as special writers leave it. */
+static void empty_obj_colmeta(uint8_t *blob, const mo_obj_slotmeta *sl, void *arg)
+{
+    const uint16_t seq = *(const uint16_t *)arg;
+    CU_ASSERT(sl->cols[seq].ndv > 0);
+    memset(blob + sl->blob_offset + MO_OBJ_BLKHDR_LEN + MO_OBJ_COLMETA_LEN * (size_t)seq, 0,
+           MO_OBJ_COLMETA_LEN);
+}
+
+/* Inputs the fast path must leave to the slow path, which still gets them right. */
+static void test_rewrite_fast__not_taken(void)
+{
+    mo_obj_writer_col keep[W_NUSER];
+    wide_keep(keep);
+    const uint64_t rows = 8192 + 300;
+    struct {
+        int64_t abort_row, future_row, swap_row, late_null;
+        int sort;
+    } cases[] = {
+        {8200, -1, -1, -1, W_KEY},     /* one aborted row */
+        {-1, 8491, -1, -1, W_KEY},     /* one row (the last) committed after the snapshot */
+        {-1, -1, 5000, -1, W_KEY},     /* two keys out of order inside a block */
+        {-1, -1, 8191, -1, W_KEY},     /* ... across a block boundary */
+        {-1, -1, -1, 8192, W_CLUSTER}, /* a NULL cluster key after non-NULL ones */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        wplan p = wplan_default(rows);
+        p.abort_row = cases[i].abort_row;
+        p.future_row = cases[i].future_row;
+        p.swap_row = cases[i].swap_row;
+        p.late_null_row = cases[i].late_null;
+        mo_buf in = MO_BUF_INIT;
+        build_wide(&in, &p);
+        mo_obj_rewrite_opts o = {keep, W_NUSER, cases[i].sort, W_KEY, 0, NULL, false};
+        fast_vs_slow(&in, &o, (fast_expect){false, 0, 0});
+        mo_buf_dispose(&in);
+    }
+    /* the same inputs without the irregularity take the fast path (the cases are sharp) */
+    wplan p = wplan_default(rows);
+    mo_buf in = MO_BUF_INIT, g = MO_BUF_INIT;
+    build_wide(&in, &p);
+    mo_obj_rewrite_opts o = {keep, W_NUSER, W_CLUSTER, W_KEY, 0, NULL, false};
+    fast_vs_slow(&in, &o, (fast_expect){true, -1, -1});
+    /* an object-level meta left empty gives no NDV to carry over */
+    const uint16_t seq = W_TYPES + 5;
+    patch_meta(&g, &in, empty_obj_colmeta, (void *)&seq);
+    fast_vs_slow(&g, &o, (fast_expect){false, 0, 0});
+    mo_buf_dispose(&in);
+    mo_buf_dispose(&g);
+}
+
+/* Stored chunks of block @p b of @p file for every column of the wide schema. */
+static void stored_block(mo_obj_writer_chunk *ch, mo_buf *bytes, const mo_buf *file, uint32_t b)
+{
+    mo_obj_reader *r;
+    MO_ASSERT_OK(mo_obj_reader_open_mem(&r, file->ptr, file->len, "q", &mo_test_err));
+    MO_ASSERT_OK(mo_obj_reader_load_meta(r, NULL, &mo_test_err));
+    const mo_obj_meta *m = mo_obj_reader_meta(r);
+    const mo_obj_blockmeta *bm = &m->slots[0].blocks[b];
+    size_t at[W_NCOLS];
+    mo_obj_special sp;
+    mo_obj_meta_special(&sp, m);
+    bytes->len = 0;
+    for (size_t c = 0; c < W_NCOLS; c++) {
+        const uint16_t seq = c == W_CTS     ? (uint16_t)sp.commit_ts
+                             : c == W_ABORT ? (uint16_t)sp.abort
+                                            : wide_cols()[c].seqnum;
+        const mo_obj_colmeta *cm = &bm->cols[seq];
+        uint8_t *z;
+        at[c] = bytes->len;
+        MO_ASSERT_OK(mo_buf_grow(bytes, cm->extent.length, &z));
+        MO_ASSERT_OK(mo_obj_reader_read(r, z, cm->extent.length, cm->extent.offset, &mo_test_err));
+        memset(&ch[c], 0, sizeof(ch[c]));
+        ch[c].clen = cm->extent.length;
+        ch[c].ulen = cm->extent.origin_size;
+        ch[c].null_count = cm->null_count;
+        ch[c].zm = cm->zm;
+    }
+    for (size_t c = 0; c < W_NCOLS; c++)
+        ch[c].data = bytes->ptr + at[c];
+    mo_obj_reader_free(r);
+}
+
+/*
+ * A short block in the middle (the writer never makes one; built here with stored chunks
+ * of a 100-row block under a header patched afterwards): the slow path, correct.
+ */
+static void test_rewrite_fast__short_middle_block(void)
+{
+    const mo_obj_writer_col *cols = wide_cols();
+    wplan pp = wplan_default(3 * 8192), pq = wplan_default(100);
+    pp.pk_pos = pq.pk_pos = -1;
+    mo_buf p = MO_BUF_INIT, q = MO_BUF_INIT, raw = MO_BUF_INIT, braw = MO_BUF_INIT;
+    build_wide(&p, &pp);
+    build_wide(&q, &pq);
+    mo_obj_writer_opts wo = {0};
+    wo.kind = MO_OBJ_KIND_APPENDABLE;
+    wo.pk_pos = -1;
+    wo.sort_key_pos = -1;
+    mo_obj_writer *w;
+    MO_ASSERT_OK(mo_obj_writer_new(&w, cols, W_NCOLS, &wo, &mo_test_err));
+    mo_obj_writer_chunk ch[W_NCOLS];
+    for (uint32_t b = 0; b < 3; b++) {
+        /* blocks 0 and 2 of p as stored, then block 0 of q (100 rows) claimed as 8192 */
+        stored_block(ch, b == 1 ? &raw : &braw, b == 1 ? &q : &p, b == 1 ? 0 : b);
+        mo_obj_writer_block blk = {MO_OBJ_BLOCK_MAX_ROWS, ch, NULL, 0, NULL};
+        MO_ASSERT_OK(mo_obj_writer_add_block_raw(w, &blk, &mo_test_err));
+    }
+    for (size_t c = 0; c < W_NCOLS; c++)
+        MO_ASSERT_OK(mo_obj_writer_set_ndv(w, c, 1, &mo_test_err));
+    mo_buf f = MO_BUF_INIT;
+    MO_ASSERT_OK(mo_obj_writer_finish(w, &f, NULL, &mo_test_err));
+    mo_obj_writer_free(w);
+    /* block 1 and the object hold 8192 - 100 rows less */
+    mo_buf g = MO_BUF_INIT;
+    patch_meta(&g, &f, short_block_1, NULL);
+    mo_obj_reader *r;
+    MO_ASSERT_OK(mo_obj_reader_open_mem(&r, g.ptr, g.len, "mid", &mo_test_err));
+    MO_ASSERT_OK(mo_obj_reader_load_meta(r, NULL, &mo_test_err));
+    CU_ASSERT_EQUAL(mo_obj_reader_meta(r)->slots[0].blocks[1].hdr.rows, 100);
+    mo_obj_reader_free(r);
+    mo_obj_writer_col keep[W_NUSER];
+    wide_keep(keep);
+    mo_obj_rewrite_opts o = {keep, W_NUSER, W_KEY, W_KEY, 0, NULL, false};
+    fast_vs_slow(&g, &o, (fast_expect){false, 0, 0});
+    mo_buf_dispose(&p);
+    mo_buf_dispose(&q);
+    mo_buf_dispose(&raw);
+    mo_buf_dispose(&braw);
+    mo_buf_dispose(&f);
+    mo_buf_dispose(&g);
+}
+
+/* add_block_raw keeps the writer's rules; copying every block of an object as stored, with
+ * its NDVs, gives back the writer's own bytes. */
+static void test_rewrite_fast__writer_raw(void)
+{
+    const mo_obj_writer_col *cols = wide_cols();
+    const mo_obj_objectid id = {{0x01, 0x93, 0x10, 0x20, 0x30, 0x40, 0x70, 0x50, 0x81, 0x02}, 0};
+    wplan pl = wplan_default(8192 + 10);
+    pl.pk_pos = -1;
+    pl.id = &id;
+    mo_buf orig = MO_BUF_INIT, bytes = MO_BUF_INIT, copy = MO_BUF_INIT;
+    build_wide(&orig, &pl);
+    mo_obj_writer_opts wo = {0};
+    wo.kind = MO_OBJ_KIND_APPENDABLE;
+    wo.pk_pos = -1;
+    wo.sort_key_pos = -1;
+    wo.schema_version = 7;
+    wo.id = &id;
+    mo_obj_reader *r;
+    MO_ASSERT_OK(mo_obj_reader_open_mem(&r, orig.ptr, orig.len, "t", &mo_test_err));
+    MO_ASSERT_OK(mo_obj_reader_load_meta(r, NULL, &mo_test_err));
+    const mo_obj_meta *m = mo_obj_reader_meta(r);
+    const mo_obj_slotmeta *sl = &m->slots[0];
+    mo_obj_special sp;
+    mo_obj_meta_special(&sp, m);
+    mo_obj_writer *w;
+    MO_ASSERT_OK(mo_obj_writer_new(&w, cols, W_NCOLS, &wo, &mo_test_err));
+    for (uint32_t b = 0; b < sl->block_count; b++) {
+        mo_obj_writer_chunk ch[W_NCOLS];
+        stored_block(ch, &bytes, &orig, b);
+        mo_obj_writer_block blk = {sl->blocks[b].hdr.rows, ch, NULL, 0, NULL};
+        MO_ASSERT_OK(mo_obj_writer_add_block_raw(w, &blk, &mo_test_err));
+    }
+    /* NDVs are required for stored chunks of columns with an HLL */
+    MO_ASSERT_RC(MO_EINVAL, mo_obj_writer_finish(w, &copy, NULL, &mo_test_err));
+    CU_ASSERT_EQUAL(copy.len, 0);
+    MO_ASSERT_RC(MO_EINVAL, mo_obj_writer_set_ndv(w, W_NCOLS, 1, &mo_test_err));
+    for (size_t c = 0; c < W_NCOLS; c++) {
+        const int seq = c == W_CTS ? sp.commit_ts : c == W_ABORT ? sp.abort : cols[c].seqnum;
+        MO_ASSERT_OK(mo_obj_writer_set_ndv(w, c, sl->cols[seq].ndv, &mo_test_err));
+    }
+    MO_ASSERT_OK(mo_obj_writer_finish(w, &copy, NULL, &mo_test_err));
+    mo_obj_writer_free(w);
+    mo_obj_reader_free(r);
+    CU_ASSERT_EQUAL_FATAL(orig.len, copy.len);
+    CU_ASSERT(memcmp(orig.ptr, copy.ptr, orig.len) == 0);
+    /* the rules */
+    mo_obj_writer_chunk ch[W_NCOLS];
+    stored_block(ch, &bytes, &orig, 1); /* 10 rows */
+    mo_obj_writer_block blk = {10, ch, NULL, 0, NULL};
+    MO_ASSERT_OK(mo_obj_writer_new(&w, cols, W_NCOLS, &wo, &mo_test_err));
+    MO_ASSERT_OK(mo_obj_writer_add_block_raw(w, &blk, &mo_test_err));
+    MO_ASSERT_RC(MO_EINVAL, mo_obj_writer_add_block_raw(w, &blk, &mo_test_err)); /* short */
+    MO_ASSERT_RC(MO_EINVAL, mo_obj_writer_add_block_raw(w, &blk, &mo_test_err)); /* poisoned */
+    mo_obj_writer_free(w);
+    uint8_t fb[32] = {0};
+    blk.filter = fb;
+    blk.filter_len = sizeof(fb);
+    MO_ASSERT_OK(mo_obj_writer_new(&w, cols, W_NCOLS, &wo, &mo_test_err));
+    MO_ASSERT_RC(MO_EINVAL, mo_obj_writer_add_block_raw(w, &blk, &mo_test_err)); /* no key */
+    mo_obj_writer_free(w);
+    wo.pk_pos = W_KEY;
+    blk.filter = NULL;
+    blk.filter_len = 0;
+    MO_ASSERT_OK(mo_obj_writer_new(&w, cols, W_NCOLS, &wo, &mo_test_err));
+    MO_ASSERT_RC(MO_EINVAL, mo_obj_writer_add_block_raw(w, &blk, &mo_test_err)); /* no filter */
+    mo_obj_writer_free(w);
+    ch[3].clen = 0;
+    wo.pk_pos = -1;
+    MO_ASSERT_OK(mo_obj_writer_new(&w, cols, W_NCOLS, &wo, &mo_test_err));
+    MO_ASSERT_RC(MO_EINVAL, mo_obj_writer_add_block_raw(w, &blk, &mo_test_err)); /* empty chunk */
+    mo_obj_writer_free(w);
+    mo_buf_dispose(&orig);
+    mo_buf_dispose(&copy);
+    mo_buf_dispose(&bytes);
+}
+
+/* OOM loop through the fast path: MO_ENOMEM each round, nothing written, then success. */
+static void test_rewrite_fast__oom_loop(void)
+{
+    const wplan p = wplan_default(8192 + 700);
+    mo_buf in = MO_BUF_INIT, out = MO_BUF_INIT;
+    build_wide(&in, &p);
+    mo_obj_writer_col keep[W_NUSER];
+    wide_keep(keep);
+    mo_obj_rewrite_opts o = {keep, W_NUSER, W_KEY, W_KEY, 0, NULL, false};
+    mo_obj_rewrite_result res;
+    CU_ASSERT(oom_rewrite(&out, &res, &in, &o) > 10);
+    CU_ASSERT(res.fast);
+    mo_obj_verify_result vr;
+    MO_ASSERT_OK(verify_deep(&out, &res.stats, 0, &vr));
+    CU_ASSERT_EQUAL(vr.problems, 0);
+    mo_obj_rewrite_result_dispose(&res);
+    mo_buf_dispose(&out);
+    mo_buf_dispose(&in);
+}
+
 static CU_TestInfo rewrite_tests[] = {
     {"test_rewrite__pk_not_first_column", test_rewrite__pk_not_first_column},
     {"test_rewrite__caller_id_and_columns_from_object",
@@ -939,7 +1633,19 @@ static CU_TestInfo rewrite_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo rewrite_fast_tests[] = {
+    {"test_rewrite_fast__sizes", test_rewrite_fast__sizes},
+    {"test_rewrite_fast__keys", test_rewrite_fast__keys},
+    {"test_rewrite_fast__chunk_fallbacks", test_rewrite_fast__chunk_fallbacks},
+    {"test_rewrite_fast__not_taken", test_rewrite_fast__not_taken},
+    {"test_rewrite_fast__short_middle_block", test_rewrite_fast__short_middle_block},
+    {"test_rewrite_fast__writer_raw", test_rewrite_fast__writer_raw},
+    {"test_rewrite_fast__oom_loop", test_rewrite_fast__oom_loop},
+    CU_TEST_INFO_NULL,
+};
+
 CU_SuiteInfo test_rewrite_suites[] = {
     {"rewrite", NULL, NULL, NULL, NULL, rewrite_tests},
+    {"rewrite_fast", NULL, NULL, NULL, NULL, rewrite_fast_tests},
     CU_SUITE_INFO_NULL,
 };

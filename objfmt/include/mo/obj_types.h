@@ -120,6 +120,13 @@ void mo_obj_location_encode(uint8_t out[79], const mo_obj_location *loc);
  * @p origin_size bytes come out of exactly @p len input bytes (else MO_ECORRUPT).
  */
 int mo_obj_lz4_decode(void *dst, size_t origin_size, const void *src, size_t len, mo_err *err);
+/**
+ * Decompresses only the first @p want bytes of an LZ4 raw block whose whole output is
+ * @p origin_size bytes (LZ4_decompress_safe_partial): a chunk's headers without the chunk.
+ * The rest of the block is not checked. MO_ECORRUPT when those bytes cannot be produced.
+ */
+int mo_obj_lz4_decode_prefix(void *dst, size_t want, const void *src, size_t len,
+                             size_t origin_size, mo_err *err);
 /** LZ4_compress_default into a fresh region appended to @p out; *clen_out = compressed size. */
 int mo_obj_lz4_encode(mo_buf *out, const void *src, size_t len, uint32_t *clen_out, mo_err *err);
 

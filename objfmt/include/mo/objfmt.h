@@ -268,7 +268,57 @@ int mo_obj_writer_new(mo_obj_writer **out, const mo_obj_writer_col *cols, size_t
  * After an error the writer is poisoned (only _free is valid).
  */
 int mo_obj_writer_add_block(mo_obj_writer *w, const mo_obj_vec *cols, mo_err *err);
-/** Lays out the object into @p out (appended) and describes it in @p stats. */
+
+/**
+ * One column chunk of a block given to mo_obj_writer_add_block_raw: a vector, encoded exactly
+ * as mo_obj_writer_add_block encodes it, or a chunk as another object stores it.
+ */
+typedef struct mo_obj_writer_chunk {
+    const mo_obj_vec *vec; /* non-NULL: encode this vector; the fields below are ignored */
+    const void *data;      /* else the stored LZ4 block: IOEntry {2,2} + the vector wire of this
+                              column's type and the block's rows; copied as it is */
+    uint32_t clen;         /* its length (> 0) */
+    uint32_t ulen;         /* its decompressed length (originSize) */
+    uint32_t null_count;   /* the block ColumnMeta's null count */
+    mo_obj_zm zm;          /* the block ColumnMeta's zone map */
+    const mo_obj_vec *values; /* optional: the stored chunk decoded, for the NDV estimate */
+} mo_obj_writer_chunk;
+
+/** One block for mo_obj_writer_add_block_raw. */
+typedef struct mo_obj_writer_block {
+    uint32_t rows;                   /* 1..8192 */
+    const mo_obj_writer_chunk *cols; /* one per column position */
+    /* Objects with a key (a PK, or tombstones): the block's filter as stored, of the kind this
+     * writer builds (BF type 0 on the PK; HBF type 2 on the rowid for tombstones), copied as it
+     * is; or, when @c filter is NULL, the key column's vector, which it is built from. Objects
+     * without a key: both NULL. */
+    const void *filter;
+    size_t filter_len;
+    const mo_obj_vec *filter_key;
+} mo_obj_writer_block;
+
+/**
+ * Adds one block whose chunks are vectors or stored chunks (see mo_obj_writer_chunk). Every
+ * rule of mo_obj_writer_add_block holds (row counts, only the last block short, the layout,
+ * ObjectStats); the zone map, null count and filter of a stored chunk are the caller's and
+ * the writer trusts them: the bytes must decode to the column's type with @p blk->rows rows.
+ * A column that receives a stored chunk without its @c values needs mo_obj_writer_set_ndv
+ * before finish unless it is the PK (NDV = rows) or a hidden Rowid/TS column of a data object
+ * (NDV 0).
+ * @return MO_OK; MO_EINVAL (bad block, chunk or filter arguments); MO_ENOMEM.
+ * After an error the writer is poisoned (only _free is valid).
+ */
+int mo_obj_writer_add_block_raw(mo_obj_writer *w, const mo_obj_writer_block *blk, mo_err *err);
+/**
+ * Sets the object-level NDV of column position @p pos, replacing the writer's HyperLogLog
+ * estimate (ignored for the PK and hidden columns, whose NDV the writer fixes).
+ * @return MO_OK; MO_EINVAL when @p pos is out of range (the writer is unchanged).
+ */
+int mo_obj_writer_set_ndv(mo_obj_writer *w, size_t pos, uint32_t ndv, mo_err *err);
+/**
+ * Lays out the object into @p out (appended) and describes it in @p stats.
+ * MO_EINVAL when a column holding stored chunks was given no NDV (the writer is unchanged).
+ */
 int mo_obj_writer_finish(mo_obj_writer *w, mo_buf *out, mo_obj_stats *stats, mo_err *err);
 const mo_obj_objectid *mo_obj_writer_id(const mo_obj_writer *w);
 void mo_obj_writer_free(mo_obj_writer *w);
@@ -291,6 +341,7 @@ typedef struct mo_obj_rewrite_opts {
     int pk_pos;          /* position in @c cols of the PK (bloom filter), -1 none */
     uint8_t stats_flags; /* extra ObjectStats flags (e.g. MO_OBJ_STATS_CNCREATED) */
     const mo_obj_objectid *id; /* NULL: a fresh UUIDv7, num 0 */
+    bool no_fast_path;         /* always decode and re-encode every row (tests, comparisons) */
 } mo_obj_rewrite_opts;
 
 /** What a rewrite produced. Release with mo_obj_rewrite_result_dispose. */
@@ -302,6 +353,9 @@ typedef struct mo_obj_rewrite_result {
     uint64_t rows_invisible; /* commit_ts > snapshot or aborted */
     uint64_t rows_orphaned;  /* tombstones only: the deleted row was dropped by a rewrite */
     uint64_t rows_out;       /* rows written */
+    bool fast;               /* appendable rewrites: the blocks were carried over (see below) */
+    uint64_t chunks_copied;  /* column chunks copied as stored (fast path) */
+    uint64_t filters_copied; /* block PK filters copied as stored (fast path) */
 } mo_obj_rewrite_result;
 
 /** Frees the row map and zeroes @p res (NULL allowed). */
@@ -328,6 +382,21 @@ int mo_obj_rewrite_columns(mo_obj_writer_col **out, size_t *n_out, mo_obj_reader
  *
  * res->row_map[block*8192 + row] is the downstream ordinal of upstream row (block, row), or
  * UINT32_MAX when the row was dropped (or does not exist).
+ *
+ * Fast path (res->fast): when every row is visible, every block but the last holds 8192 rows,
+ * the rows are already in sort-key order (only the sort-key column is decoded to tell) and the
+ * object-level column metas of the kept columns are filled, the output's blocks are the
+ * input's blocks: each chunk that is LZ4, IOEntry {2,2}, FLAT and of exactly the kept column's
+ * type is copied with its zone map and null count without being decoded (res->chunks_copied);
+ * any other chunk (constant, another type width, absent, ...) is decoded and encoded as the
+ * slow path does. PK filters are copied (res->filters_copied) when the input has type-0 filters
+ * (IOEntry {3,2}) and its PK column is the one whose NDV is the row count, else built from the
+ * PK column. NDVs come from the input's object metas, except where the input's NDV is the row
+ * count on a column that is not the output's PK (maybe the input writer's PK rule, not an
+ * estimate): that column is decoded and estimated as the slow path does.
+ * The row map is the identity. For an input this writer wrote, the output is byte for byte
+ * the slow path's. Copied chunks are not checked beyond their first bytes, like objects copied
+ * byte for byte: the input's verification covers them (the sync's default level is deep).
  *
  * @param[out] out the new object is appended (nothing is appended on any failure)
  * @param[out] res zeroed first; filled on MO_OK and MO_ENOTFOUND
