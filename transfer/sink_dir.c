@@ -24,6 +24,7 @@ typedef struct dir_sink {
     bool framed;
     bool unsynced; /* commit renames without fsync; the owner batches durability */
     bool direct;   /* write parts with O_DIRECT (mo_sink_dir_set_direct) */
+    uint64_t direct_min; /* smaller objects stay buffered */
     /* O_DIRECT buffers of finished objects, for the next ones (objects in flight at once) */
     pthread_mutex_t mu;
     uint8_t *pool[8];
@@ -143,7 +144,7 @@ static int dsk_begin(mo_sink *k, mo_sink_obj **out, const mo_obj_ref *ref, uint6
     }
     *part_size = (uint64_t)st.st_size;
     o->dfd = -1;
-    if (d->direct && (o->dbuf = pool_get(d))) {
+    if (d->direct && ref->size >= d->direct_min && (o->dbuf = pool_get(d))) {
         /* a filesystem without O_DIRECT (tmpfs) keeps the buffered path */
         o->dfd = mo_sys_open(o->part, O_WRONLY | O_DIRECT, 0);
         if (o->dfd < 0) {
@@ -473,9 +474,10 @@ int mo_sink_dir_open(mo_sink **out, const char *path, bool framed, mo_err *err)
     return MO_OK;
 }
 
-void mo_sink_dir_set_direct(mo_sink *k)
+void mo_sink_dir_set_direct(mo_sink *k, uint64_t min_size)
 {
     ((dir_sink *)k->ctx)->direct = true;
+    ((dir_sink *)k->ctx)->direct_min = min_size;
 }
 
 void mo_sink_dir_set_unsynced(mo_sink *k)

@@ -80,7 +80,7 @@ int mo_sync_sink_open(mo_sink **out, const char *dir, const char *state_dir, boo
         return rc;
     mo_sink_dir_set_unsynced(inner); /* the iteration flushes what it registers, in one batch */
     if (direct)
-        mo_sink_dir_set_direct(inner);
+        mo_sink_dir_set_direct(inner, (uint64_t)1 << 20);
     ss_sink *w = mo_calloc(1, sizeof(*w));
     if (!w || !(w->state = mo_strdup(state_dir))) {
         mo_free(w);

@@ -429,7 +429,7 @@ static void test_xfer__direct_sink_exact(void)
     const char *dir = mo_test_tmpdir("xferdio");
     mo_sink *k;
     MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
-    mo_sink_dir_set_direct(k);
+    mo_sink_dir_set_direct(k, 0);
     const size_t size = (9u << 20) + 12345;
     uint8_t *data = malloc(size), *back = malloc(size);
     CU_ASSERT_FATAL(data && back);
@@ -485,6 +485,23 @@ static void test_xfer__direct_sink_exact(void)
         unlink(p);
     }
     mo_sink_free(k);
+    /* a threshold: smaller objects stay buffered (in the page cache), larger ones do not */
+    MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
+    mo_sink_dir_set_direct(k, (uint64_t)1 << 20);
+    for (int big = 0; big < 2; big++) {
+        ref.size = big ? (2u << 20) : (100u << 10);
+        mo_sink_obj *o;
+        uint64_t part;
+        MO_ASSERT_OK(k->ops->begin(k, &o, &ref, &part, &mo_test_err));
+        MO_ASSERT_OK(k->ops->write(o, 0, data, ref.size, &mo_test_err));
+        MO_ASSERT_OK(k->ops->commit(o, &mo_test_err));
+        char p[700];
+        snprintf(p, sizeof(p), "%s/%s", dir, ref.name);
+        const size_t res = resident_pages(p);
+        CU_ASSERT(big ? res <= 2 : res >= 20 && res != SIZE_MAX);
+        unlink(p);
+    }
+    mo_sink_free(k);
     free(data);
     free(back);
     /* the copier: chunks of 3 pages + 5 bytes, a run that fails on object 1, a resume */
@@ -493,7 +510,7 @@ static void test_xfer__direct_sink_exact(void)
     fake_init(&f, &s);
     dir = mo_test_tmpdir("xferdio2");
     MO_ASSERT_OK(mo_sink_dir_open(&k, dir, false, &mo_test_err));
-    mo_sink_dir_set_direct(k);
+    mo_sink_dir_set_direct(k, 0);
     mo_xfer_opts o = opts_small();
     o.chunk_size = 3 * 4096 + 5;
     mo_xfer_stats st;

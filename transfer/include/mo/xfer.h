@@ -137,10 +137,12 @@ int mo_sink_dir_open(mo_sink **out, const char *path, bool framed, mo_err *err);
  */
 void mo_sink_dir_set_unsynced(mo_sink *k);
 /**
- * Makes @p k (a dir sink) write parts with O_DIRECT through an aligned 4 MiB buffer where the
- * filesystem allows it: no copy into the page cache, for bulk data not read back soon.
+ * Makes @p k (a dir sink) write parts of objects of @p min_size bytes or more with O_DIRECT
+ * through an aligned 4 MiB buffer where the filesystem allows it: no copy into the page cache,
+ * for bulk data not read back soon. Smaller objects stay buffered: their direct write would
+ * wait for the device while copying a few pages into the page cache costs next to nothing.
  */
-void mo_sink_dir_set_direct(mo_sink *k);
+void mo_sink_dir_set_direct(mo_sink *k, uint64_t min_size);
 void mo_sink_free(mo_sink *k);
 
 /* ---------------- the copier ---------------- */
