@@ -62,6 +62,16 @@ static mo_sync *open_sync(void)
     return s;
 }
 
+/* open_sync with subscription s1 to all of db1 upstream */
+static mo_sync *open_subscribed(void)
+{
+    mo_sync *s = open_sync();
+    char stmt[1400];
+    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
+    MO_ASSERT_OK(sql(s, stmt));
+    return s;
+}
+
 typedef struct last {
     mo_sync_report rep;
     unsigned n;
@@ -194,10 +204,7 @@ static void test_sync__steps_checksums_equal(void)
 {
     MO_ASSERT_OK(make("sync_steps", 7));
     setenv("MO_TEST_FETCH_LOG", g_log, 1);
-    mo_sync *s = open_sync();
-    char stmt[1400];
-    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
-    MO_ASSERT_OK(sql(s, stmt));
+    mo_sync *s = open_subscribed();
     mo_sync_report rep;
     MO_ASSERT_OK(run_once(s, &rep));
     CU_ASSERT_EQUAL(rep.lsn, 0);
@@ -269,10 +276,7 @@ static bool upstream_has(const char *snap)
 static void test_sync__pause_resume_drop(void)
 {
     MO_ASSERT_OK(make("sync_drop", 9));
-    mo_sync *s = open_sync();
-    char stmt[1400];
-    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
-    MO_ASSERT_OK(sql(s, stmt));
+    mo_sync *s = open_subscribed();
     mo_sync_report rep;
     MO_ASSERT_OK(run_once(s, &rep));
     MO_ASSERT_OK(run_once(s, &rep));
@@ -308,10 +312,7 @@ static void test_sync__pause_resume_drop(void)
 static void test_sync__stale_previous_snapshot_resyncs(void)
 {
     MO_ASSERT_OK(make("sync_stale", 11));
-    mo_sync *s = open_sync();
-    char stmt[1400];
-    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
-    MO_ASSERT_OK(sql(s, stmt));
+    mo_sync *s = open_subscribed();
     mo_sync_report rep;
     MO_ASSERT_OK(run_once(s, &rep));
     mo_sync_free(s);
@@ -350,10 +351,7 @@ static int collect_err(const mo_cat_task *k, void *payload)
 static void test_sync__unappliable_ddl_stops_task(void)
 {
     MO_ASSERT_OK(make("sync_badddl", 13));
-    mo_sync *s = open_sync();
-    char stmt[1400];
-    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
-    MO_ASSERT_OK(sql(s, stmt));
+    mo_sync *s = open_subscribed();
     mo_sync_report rep;
     MO_ASSERT_OK(run_once(s, &rep));
     mo_cat_table before;
@@ -540,10 +538,7 @@ static void test_sync__registered_files_durable_before_commit(void)
     /* appendable objects, some rows committed after the snapshot: pending files too */
     const int ops[] = {MO_GEN_OP_APPEND, MO_GEN_OP_APPEND, MO_GEN_OP_APPEND};
     MO_ASSERT_OK(mo_gen_step(g_up, ops, 3, 77, false, NULL, &mo_test_err));
-    mo_sync *s = open_sync();
-    char stmt[1400];
-    snprintf(stmt, sizeof(stmt), "CREATE SUBSCRIPTION s1 DATABASE db1 FROM 'dir://%s'", g_up);
-    MO_ASSERT_OK(sql(s, stmt));
+    mo_sync *s = open_subscribed();
     g_tr.n = 0;
     if (mo_sys_trace_set(trace_cb, NULL) != MO_OK) {
         CU_FAIL("this test needs a fault-injection build (mo_sys_trace_set)");
